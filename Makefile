@@ -1,0 +1,41 @@
+# Set-up is idempotent: system packages, the virtualenv and the project are installed only when missing.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SYS_STAMP := .venv-system-packages
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 fonts-dejavu-core qpdf
+
+.PHONY: run test lint system venv clean bench
+
+run: venv
+	$(VENV)/bin/de06 run corpus/ --out outputs/
+
+test: venv
+	$(VENV)/bin/ruff check pipeline extractors rules tests bench
+	bash scripts/pytest.sh
+
+lint: venv
+	$(VENV)/bin/ruff check pipeline extractors rules tests bench
+
+system:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml | system
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: system $(STAMP)
+
+bench: venv
+	$(PY) bench/run_bench.py
+
+clean:
+	rm -rf $(VENV) outputs/*.csv outputs/*.json outputs/report.html

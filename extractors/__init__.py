@@ -1,0 +1,32 @@
+"""The extractor registry: name.vN → the function and the output table it fills.
+
+Each extractor takes the document's page views and the rule set and returns records carrying a
+`Provenance`. `tests/test_registry.py` compares this registry with `tests/registry.json`, so adding,
+renaming or re-versioning an extractor is a visible change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipeline.normalize import PageView
+from rules import RuleSet
+
+ExtractorFunction = Callable[[Sequence[PageView], RuleSet], Sequence[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Extractor:
+    name: str
+    table: str
+    function: ExtractorFunction
+
+
+def _registry() -> dict[str, Extractor]:
+    entries: list[Extractor] = []
+    return {e.name: e for e in entries}
+
+
+EXTRACTORS: dict[str, Extractor] = _registry()

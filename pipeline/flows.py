@@ -1,0 +1,117 @@
+"""Prefect flow over the inputs: thin tasks around the plain stage functions of `document.py`.
+
+Per document: `plan` (triage + text layer) → one `ocr_page` task per page that needs OCR → `finish`
+(normalize, extract, cross-check). Tasks are coarse on purpose: Prefect costs ~50 ms of CPU per
+task (shared/notes/prefect.md §1b), an OCR page costs ~3 s. A finish task is submitted only once its
+OCR pages are done, so no worker thread ever sits waiting on another task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from pipeline.config import RunOptions
+from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
+from pipeline.ingest import triage
+from pipeline.types import DocumentResult, InputFile, PageText, StageError
+
+ProgressCallback = Callable[[str, int], None]
+"""Called with ("document" | "page", how many) as work completes; set by the CLI for its bar."""
+_progress: ProgressCallback | None = None
+
+
+@task(name="plan", cache_policy=NO_CACHE)
+def plan_task(input_file: InputFile, options: RunOptions) -> ReadPlan:
+    return plan_document(input_file, options)
+
+
+@task(name="ocr-page", cache_policy=NO_CACHE)
+def ocr_page_task(input_file: InputFile, page_number: int, options: RunOptions) -> PageText | StageError:
+    return ocr_page(input_file, page_number, options)
+
+
+@task(name="finish", cache_policy=NO_CACHE)
+def finish_task(plan: ReadPlan, pages: list[PageText | StageError], options: RunOptions) -> DocumentResult:
+    return finish_document(plan, pages, options)
+
+
+def _done(future: PrefectFuture[Any]) -> bool:
+    # The wrapped (concurrent or dask) future answers locally; `future.state` may ask the API.
+    wrapped = getattr(future, "wrapped_future", None)
+    return bool(wrapped.done()) if wrapped is not None else future.state.is_final()
+
+
+def task_runner_for(options: RunOptions) -> Any:
+    """The configured task runner: threads with an explicit bound (Prefect's default is unbounded)."""
+    return ThreadPoolTaskRunner(max_workers=options.workers)
+
+
+@flow(name="de06-run", log_prints=False, validate_parameters=False)
+def run_flow(inputs: list[InputFile], options: RunOptions) -> list[DocumentResult]:
+    """Process every input; failures come back as results with status=failed, never as a crash."""
+    progress = _progress
+    results: dict[int, DocumentResult] = {}
+    planning = {index: plan_task.submit(f, options) for index, f in enumerate(inputs)}
+    ocr_waiting: dict[int, tuple[ReadPlan, list[PrefectFuture[Any]]]] = {}
+    finishing: dict[int, PrefectFuture[Any]] = {}
+    pages_reported: dict[int, int] = {}
+    while planning or ocr_waiting or finishing:
+        progressed = False
+        for index, future in list(planning.items()):
+            if _done(future):
+                del planning[index]
+                plan: ReadPlan = future.result()
+                ocr_futures = [ocr_page_task.submit(plan.input, n, options) for n in plan.ocr_pages]
+                ocr_waiting[index] = (plan, ocr_futures)
+                progressed = True
+        for index, (plan, ocr_futures) in list(ocr_waiting.items()):
+            done_pages = sum(1 for f in ocr_futures if _done(f))
+            if progress and done_pages > pages_reported.get(index, 0):
+                progress("page", done_pages - pages_reported.get(index, 0))
+                pages_reported[index] = done_pages
+            if done_pages == len(ocr_futures):
+                del ocr_waiting[index]
+                pages = [f.result() for f in ocr_futures]
+                finishing[index] = finish_task.submit(plan, pages, options)
+                progressed = True
+        for index, future in list(finishing.items()):
+            if _done(future):
+                del finishing[index]
+                results[index] = future.result()
+                if progress:
+                    progress("document", 1)
+                progressed = True
+        if not progressed:
+            time.sleep(0.02)
+    return [results[i] for i in range(len(inputs))]
+
+
+def run_documents(
+    inputs: Sequence[InputFile], options: RunOptions, progress: ProgressCallback | None = None
+) -> list[DocumentResult]:
+    """Run the flow with the task runner the options ask for."""
+    global _progress
+    _progress = progress  # a callback is no flow parameter: Prefect records parameters as JSON
+    try:
+        runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
+        return runner_flow(list(inputs), options)
+    finally:
+        _progress = None
+
+
+def triage_all(paths: Sequence[str]) -> list[InputFile | tuple[str, str]]:
+    """Hash every path; unreadable ones come back as (path, message) so they can be reported."""
+    out: list[InputFile | tuple[str, str]] = []
+    for p in paths:
+        try:
+            out.append(triage(p))
+        except OSError as e:
+            out.append((p, f"cannot read the file: {e.strerror or e}"))
+    return out

@@ -1,0 +1,119 @@
+"""Stage "ingest": triage a path (sniff, hash, reject with a reason) and read it into a `DocText`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from pipeline.errors import EmptyFileError, TooLargeError, UnsupportedFormatError
+from pipeline.types import InputFile
+
+SUFFIX_KINDS = {
+    ".txt": "text",
+    ".md": "text",
+    ".markdown": "text",
+    ".text": "text",
+    ".pdf": "pdf",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+    ".docx": "docx",
+}
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def sniff(head: bytes, suffix: str) -> str:
+    """The container kind from the first bytes (magic numbers win over the file name)."""
+    if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n") or head.startswith(b"\xff\xd8\xff"):
+        return "image"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx" if suffix in (".docx", "") or suffix not in SUFFIX_KINDS else SUFFIX_KINDS[suffix]
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "ole"  # legacy .doc/.xls: not supported
+    return SUFFIX_KINDS.get(suffix, "text" if suffix == "" else "unknown")
+
+
+def display_path(path: Path) -> str:
+    """The path relative to the working directory when it lies below it, else as absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def triage(path: str | Path, max_bytes: int | None = None) -> InputFile:
+    """Hash and sniff one file. Raises an `InputFileError` for files that cannot be a report,
+    after the hash is known (callers report the failure under the file's doc_id)."""
+    p = Path(path)
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with p.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if not head:
+                head = chunk[:4096]
+            digest.update(chunk)
+            size += len(chunk)
+    return InputFile(
+        path=str(p.resolve()),
+        source=display_path(p),
+        sha256=digest.hexdigest(),
+        size=size,
+        kind=sniff(head, p.suffix.lower()),
+    )
+
+
+def check_acceptable(input_file: InputFile, max_bytes: int) -> None:
+    """Reject empty, oversized and unsupported inputs with a message a person can act on."""
+    if input_file.size == 0:
+        raise EmptyFileError("the file is empty (0 bytes); re-export or re-scan it")
+    if input_file.size > max_bytes:
+        raise TooLargeError(
+            f"the file is {input_file.size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit; "
+            "split it or check that it is really a report"
+        )
+    if input_file.kind == "ole":
+        raise UnsupportedFormatError(
+            "legacy Word/Excel (.doc/.xls) files are not supported; save it as .docx or PDF"
+        )
+    if input_file.kind == "unknown":
+        suffix = Path(input_file.path).suffix or "(no extension)"
+        raise UnsupportedFormatError(
+            f"unsupported file type {suffix}; de06 reads .txt/.md, .pdf, .docx, .png/.jpg/.tif"
+        )
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
+    """Files named and files found (recursively, sorted) in folders named; and inputs not found."""
+    files: list[Path] = []
+    missing: list[str] = []
+    seen: set[Path] = set()
+    for given in inputs:
+        p = Path(given)
+        if p.is_dir():
+            found = []
+            for root, dirs, names in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(names):
+                    if name.startswith(".") or name in IGNORED_NAMES or name.startswith("~$"):
+                        continue
+                    found.append(Path(root) / name)
+            candidates = found
+        elif p.is_file():
+            candidates = [p]
+        else:
+            missing.append(given)
+            continue
+        for c in candidates:
+            key = c.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(c)
+    return files, missing
