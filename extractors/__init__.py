@@ -25,7 +25,11 @@ class Extractor:
 
 
 def _registry() -> dict[str, Extractor]:
-    entries: list[Extractor] = []
+    from extractors.figures import extract_figures
+
+    entries = [
+        Extractor("figures.v1", "figures", extract_figures),
+    ]
     return {e.name: e for e in entries}
 
 

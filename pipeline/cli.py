@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ocr", choices=["auto", "always", "never"], default="auto", help="OCR policy per page")
     run.add_argument("--runner", choices=["local", "dask"], default="local")
     run.add_argument("--address", default=None, help="dask scheduler, tcp://HOST:PORT")
+    run.add_argument("--force", action="store_true", help="ignore cached results; process every input again")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     ev = sub.add_parser("eval", help="score extraction against gold files")
@@ -99,10 +100,12 @@ def run_corpus(
     triaged = triage_all([str(p) for p in paths])
     good = [t for t in triaged if isinstance(t, InputFile)]
     results_by_path: dict[str, Any] = {}
+    cached = 0
     with _progress_bar(len(triaged), show_progress) as progress:
         flow_started = time.time()
-        for result in run_documents(good, options, progress) if good else []:
+        for result, from_cache in run_documents(good, options, progress) if good else []:
             results_by_path[result.info.source] = result
+            cached += from_cache
         flow_seconds = time.time() - flow_started
     results = []
     for t in triaged:
@@ -115,7 +118,7 @@ def run_corpus(
             results.append(finish_document(ReadPlan(fake, None, 0, failure=error), [], options))
     tables = result_rows(results)
     write_tables(out_dir, tables)
-    manifest = write_manifest(out_dir, results, tables, started, flow_seconds, options)
+    manifest = write_manifest(out_dir, results, tables, started, flow_seconds, options, cached)
     return results, manifest
 
 
@@ -165,7 +168,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     options = RunOptions(
-        ocr=args.ocr, workers=args.workers, runner=args.runner, address=args.address, out_dir=args.out
+        ocr=args.ocr,
+        workers=args.workers,
+        runner=args.runner,
+        address=args.address,
+        out_dir=args.out,
+        force=args.force,
     )
     out_dir = Path(args.out)
     results, manifest = run_corpus(args.inputs, out_dir, options, show_progress=not args.quiet)

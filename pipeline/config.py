@@ -30,3 +30,6 @@ class RunOptions(BaseModel):
     ocr_psm: int = 3
     ocr_dpi: int = OCR_DPI
     max_bytes: int = MAX_INPUT_BYTES
+    force: bool = False
+    """Ignore cached results and process every input again."""
+    use_cache: bool = True

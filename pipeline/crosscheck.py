@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from extractors.figures import ratio_percent_findings
 from pipeline.normalize import PageView
 from pipeline.types import Finding
 from rules import RuleSet
@@ -15,4 +16,13 @@ def find_inconsistencies(
 ) -> list[Finding]:
     """Findings across the numbered records of one document (ids are already assigned)."""
     findings: list[Finding] = []
+    for ratio, percent, message in ratio_percent_findings(tables["figures"]):
+        findings.append(
+            Finding(
+                prov=percent.prov,
+                kind="ratio_percent_mismatch",
+                message=message,
+                record_ids=(ratio.id, percent.id),
+            )
+        )
     return findings

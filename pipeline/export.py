@@ -82,11 +82,18 @@ def result_rows(results: Iterable[DocumentResult]) -> dict[str, list[dict[str, A
     return tables
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK
+"""mkstemp creates 0600 files; outputs get the mode a plain open() would give them."""
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file and a rename (atomic on one filesystem)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -141,6 +148,7 @@ def write_manifest(
     started: float,
     flow_seconds: float,
     options: Any,
+    cached: int = 0,
 ) -> dict[str, Any]:
     """Record the run: versions, options, every input with its hash and outcome, counts, timings."""
     import time
@@ -174,8 +182,8 @@ def write_manifest(
             "ok": sum(r.info.status == "ok" for r in results),
             "partial": sum(r.info.status == "partial" for r in results),
             "failed": sum(r.info.status == "failed" for r in results),
-            "processed": len(results),
-            "cached": 0,
+            "processed": len(results) - cached,
+            "cached": cached,
             **{f"rows_{name}": len(rows) for name, rows in tables.items()},
         },
         "failures": [

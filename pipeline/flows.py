@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
@@ -17,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from pipeline.cache import CACHE_DIRNAME, ResultCache
 from pipeline.config import RunOptions
 from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
 from pipeline.ingest import triage
@@ -54,11 +56,24 @@ def task_runner_for(options: RunOptions) -> Any:
 
 
 @flow(name="de06-run", log_prints=False, validate_parameters=False)
-def run_flow(inputs: list[InputFile], options: RunOptions) -> list[DocumentResult]:
-    """Process every input; failures come back as results with status=failed, never as a crash."""
+def run_flow(inputs: list[InputFile], options: RunOptions) -> list[tuple[DocumentResult, bool]]:
+    """Process every input; failures come back as results with status=failed, never as a crash.
+
+    Returns each input's result and whether it came from the cache."""
     progress = _progress
+    cache = ResultCache(Path(options.out_dir) / CACHE_DIRNAME) if options.use_cache else None
     results: dict[int, DocumentResult] = {}
-    planning = {index: plan_task.submit(f, options) for index, f in enumerate(inputs)}
+    cached_indexes: set[int] = set()
+    planning: dict[int, PrefectFuture[Any]] = {}
+    for index, input_file in enumerate(inputs):
+        cached = cache.get(input_file, options) if cache and not options.force else None
+        if cached is not None:
+            results[index] = cached
+            cached_indexes.add(index)
+            if progress:
+                progress("document", 1)
+        else:
+            planning[index] = plan_task.submit(input_file, options)
     ocr_waiting: dict[int, tuple[ReadPlan, list[PrefectFuture[Any]]]] = {}
     finishing: dict[int, PrefectFuture[Any]] = {}
     pages_reported: dict[int, int] = {}
@@ -85,20 +100,23 @@ def run_flow(inputs: list[InputFile], options: RunOptions) -> list[DocumentResul
             if _done(future):
                 del finishing[index]
                 results[index] = future.result()
+                if cache:
+                    cache.put(results[index], inputs[index], options)
                 if progress:
                     progress("document", 1)
                 progressed = True
         if not progressed:
             time.sleep(0.02)
-    return [results[i] for i in range(len(inputs))]
+    return [(results[i], i in cached_indexes) for i in range(len(inputs))]
 
 
 def run_documents(
     inputs: Sequence[InputFile], options: RunOptions, progress: ProgressCallback | None = None
-) -> list[DocumentResult]:
+) -> list[tuple[DocumentResult, bool]]:
     """Run the flow with the task runner the options ask for."""
     global _progress
-    _progress = progress  # a callback is no flow parameter: Prefect records parameters as JSON
+    _progress = progress
+  # a callback is no flow parameter: Prefect records parameters as JSON
     try:
         runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
         return runner_flow(list(inputs), options)

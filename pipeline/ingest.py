@@ -34,7 +34,7 @@ def sniff(head: bytes, suffix: str) -> str:
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "image"
     if head.startswith(b"PK\x03\x04"):
-        return "docx" if suffix in (".docx", "") or suffix not in SUFFIX_KINDS else SUFFIX_KINDS[suffix]
+        return "docx" if suffix in (".docx", "") else "unknown"  # other zips (.xlsx, .zip) are no reports
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "ole"  # legacy .doc/.xls: not supported
     return SUFFIX_KINDS.get(suffix, "text" if suffix == "" else "unknown")
