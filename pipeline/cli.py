@@ -15,7 +15,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.errors import ExitCode, UsageError
 
-# Quiet, offline-safe Prefect defaults (shared/notes/prefect.md §1c–1d); a user's own settings win.
+# Quiet, offline-safe Prefect (and Dask) defaults (shared/notes/prefect.md §1c–1d); a user's own settings win.
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
@@ -25,6 +25,7 @@ PREFECT_DEFAULTS = {
     "PREFECT_LOGGING_TO_API_ENABLED": "false",
     "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "false",
     "OMP_THREAD_LIMIT": "1",
+    "DASK_LOGGING__DISTRIBUTED": "warning",  # scheduler/worker INFO lines would bury the summary
 }
 
 

@@ -8,8 +8,10 @@ OCR pages are done, so no worker thread ever sits waiting on another task.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,54 @@ def _done(future: PrefectFuture[Any]) -> bool:
 
 
 def task_runner_for(options: RunOptions) -> Any:
-    """The configured task runner: threads with an explicit bound (Prefect's default is unbounded)."""
+    """The configured task runner.
+
+    `local`: threads with an explicit bound (Prefect's default is unbounded); tesseract runs as a
+    subprocess, so threads give real parallelism. `dask`: prefect-dask's runner on an existing
+    scheduler (`--address`) or on a temporary LocalCluster bound to loopback, one single-threaded
+    worker process per `--workers`.
+    """
+    if options.runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if options.address:
+            return DaskTaskRunner(address=options.address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": options.workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "host": "127.0.0.1",
+                "dashboard_address": "127.0.0.1:0",  # the default ":8787" binds every interface
+            }
+        )
     return ThreadPoolTaskRunner(max_workers=options.workers)
+
+
+@contextmanager
+def shared_prefect_api(options: RunOptions) -> Iterator[None]:
+    """Give Dask workers one Prefect API to report to.
+
+    Without one, every worker process starts its own temporary server and database
+    (shared/notes/prefect.md §3). A configured `PREFECT_API_URL` is used as it is; otherwise
+    Prefect's own local server runs on 127.0.0.1 for the length of the run, and its address travels
+    to the workers in the task context (and in the environment of LocalCluster workers).
+    """
+    if options.runner != "dask" or os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    server = SubprocessASGIServer()
+    server.start(timeout=90)
+    os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        with temporary_settings({PREFECT_API_URL: server.api_url}):
+            yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        server.stop()
 
 
 @flow(name="de06-run", log_prints=False, validate_parameters=False)
@@ -118,8 +166,9 @@ def run_documents(
     _progress = progress
   # a callback is no flow parameter: Prefect records parameters as JSON
     try:
-        runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
-        return runner_flow(list(inputs), options)
+        with shared_prefect_api(options):
+            runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
+            return runner_flow(list(inputs), options)
     finally:
         _progress = None
 
