@@ -51,6 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="ignore cached results; process every input again")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
+    sv = sub.add_parser("serve", help="watch a folder and keep the outputs current")
+    sv.add_argument("--watch", required=True, metavar="DIR", help="incoming folder")
+    sv.add_argument("--out", default="outputs", help="output folder (default: outputs/)")
+    sv.add_argument("--interval", type=float, default=10.0, help="seconds between looks (default 10)")
+    sv.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    sv.add_argument("--ocr", choices=["auto", "always", "never"], default="auto")
+    sv.add_argument("--runner", choices=["local", "dask"], default="local")
+    sv.add_argument("--address", default=None)
+
     ev = sub.add_parser("eval", help="score extraction against gold files")
     ev.add_argument("gold_dir", metavar="GOLD_DIR")
     ev.add_argument("--out", default="outputs/eval", help="where to write eval.json and the run's tables")
@@ -69,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except UsageError as e:
         print(f"de06: {e.message}", file=sys.stderr)
         return int(ExitCode.usage)
@@ -161,21 +172,25 @@ class _progress_bar:
             self._progress.stop()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _options(args: argparse.Namespace) -> Any:
     from pipeline.config import RunOptions
 
     if args.runner == "dask" and args.address and not args.address.startswith(("tcp://", "tls://")):
         raise UsageError("--address takes a scheduler address such as tcp://127.0.0.1:8786")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    options = RunOptions(
+    return RunOptions(
         ocr=args.ocr,
         workers=args.workers,
         runner=args.runner,
         address=args.address,
         out_dir=args.out,
-        force=args.force,
+        force=getattr(args, "force", False),
     )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    options = _options(args)
     out_dir = Path(args.out)
     results, manifest = run_corpus(args.inputs, out_dir, options, show_progress=not args.quiet)
     failed = [r for r in results if r.info.status == "failed"]
@@ -205,6 +220,27 @@ def _print_summary(results: list[Any], manifest: dict[str, Any], out_dir: Path) 
         )
     console.print(table)
     console.print(f"total {manifest['timings']['total_seconds']:.1f} s; tables in {out_dir}/")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.serve import serve
+
+    if args.interval <= 0:
+        raise UsageError("--interval must be a positive number of seconds")
+    options = _options(args)
+    out_dir = Path(args.out)
+
+    def run(paths: list[str]) -> None:
+        results, manifest = run_corpus(paths, out_dir, options, show_progress=False)
+        counts = manifest["counts"]
+        print(
+            f"de06 serve: {counts['documents']} documents ({counts['processed']} processed, "
+            f"{counts['cached']} cached, {counts['failed']} failed) → {out_dir}/",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return serve(Path(args.watch), options, args.interval, run)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
