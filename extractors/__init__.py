@@ -26,9 +26,12 @@ class Extractor:
 
 def _registry() -> dict[str, Extractor]:
     from extractors.figures import extract_figures
+    from extractors.services import extract_service_rows, extract_table_rows
 
     entries = [
         Extractor("figures.v1", "figures", extract_figures),
+        Extractor("services.v1", "services", extract_service_rows),
+        Extractor("tables.v1", "tables", extract_table_rows),
     ]
     return {e.name: e for e in entries}
 

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from extractors.figures import ratio_percent_findings
-from pipeline.normalize import PageView
+from extractors.services import apply_service_crosschecks, service_findings
 from pipeline.types import Finding
-from rules import RuleSet
 
 
-def find_inconsistencies(
-    tables: dict[str, list[Any]], views: Sequence[PageView], rules: RuleSet
-) -> list[Finding]:
-    """Findings across the numbered records of one document (ids are already assigned)."""
+def find_inconsistencies(tables: dict[str, list[Any]]) -> tuple[dict[str, list[Any]], list[Finding]]:
+    """Cross-check the numbered records of one document (ids already assigned).
+
+    Returns the tables with flags updated (ids kept) and the findings, whose `record_ids` name the
+    records involved.
+    """
     findings: list[Finding] = []
     for ratio, percent, message in ratio_percent_findings(tables["figures"]):
         findings.append(
-            Finding(
-                prov=percent.prov,
-                kind="ratio_percent_mismatch",
-                message=message,
-                record_ids=(ratio.id, percent.id),
-            )
+            Finding(prov=percent.prov, kind="ratio_percent_mismatch", message=message, record_ids=(ratio.id, percent.id))
         )
-    return findings
+    services, _ = apply_service_crosschecks(tables["services"])
+    findings.extend(service_findings(services, tables["tables"]))
+    return {**tables, "services": services}, findings

@@ -163,8 +163,13 @@ def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings
     tables: dict[str, list[Any]] = {name: [] for name in ID_LETTERS}
     for extractor in EXTRACTORS.values():
         tables[extractor.table].extend(extractor.function(views, rules))
+    # A service row's period is its table caption's or section's; failing those, the report's own.
+    tables["services"] = [
+        r if r.period_start or r.period_end else replace(r, period_start=info.period_start, period_end=info.period_end)
+        for r in tables["services"]
+    ]
     numbered = {name: _number(doc.input.doc_id, ID_LETTERS[name], recs) for name, recs in tables.items()}
-    findings = find_inconsistencies(numbered, views, rules)
+    numbered, findings = find_inconsistencies(numbered)
     numbered["findings"] = _number(doc.input.doc_id, "X", [*numbered["findings"], *findings])
     return DocumentResult(
         info=info,
