@@ -26,9 +26,11 @@ class Extractor:
 
 def _registry() -> dict[str, Extractor]:
     from extractors.figures import extract_figures
+    from extractors.references import extract_references
     from extractors.services import extract_service_rows, extract_table_rows
 
     entries = [
+        Extractor("references.v1", "references", extract_references),
         Extractor("figures.v1", "figures", extract_figures),
         Extractor("services.v1", "services", extract_service_rows),
         Extractor("tables.v1", "tables", extract_table_rows),

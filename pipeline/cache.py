@@ -1,7 +1,7 @@
 """Per-document result cache: unchanged files are not redone.
 
 A result is stored under a key made of the file's sha256, the rule set's content hash, the de06
-version and the options that change what is read (OCR mode, language, psm, dpi). Each entry is
+version, a hash of the extraction code and the options that change what is read (OCR mode, language, psm, dpi). Each entry is
 written atomically as soon as its document finishes, so a run killed part-way resumes where it
 stopped. Only complete (`ok`) results are kept: failures and partial results are retried.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,24 @@ from rules import get_rules
 CACHE_DIRNAME = ".de06-cache"
 
 
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the extraction code itself, so an edited extractor never serves stale results
+    (the version string only changes at releases)."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for package in ("pipeline", "extractors"):
+        for path in sorted((root / package).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def cache_key(input_file: InputFile, options: RunOptions) -> str:
     parts = [
         input_file.sha256,
         get_rules().version,
         __version__,
+        code_version(),
         options.ocr,
         options.ocr_lang,
         str(options.ocr_psm),

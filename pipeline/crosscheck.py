@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from extractors.figures import ratio_percent_findings
+from extractors.references import DATE_YEAR_FINDING_KIND, date_year_findings
 from extractors.services import apply_service_crosschecks, service_findings
 from pipeline.types import Finding
 
@@ -16,6 +17,10 @@ def find_inconsistencies(tables: dict[str, list[Any]]) -> tuple[dict[str, list[A
     records involved.
     """
     findings: list[Finding] = []
+    for reference, message in date_year_findings(tables["references"]):
+        findings.append(
+            Finding(prov=reference.prov, kind=DATE_YEAR_FINDING_KIND, message=message, record_ids=(reference.id,))
+        )
     for ratio, percent, message in ratio_percent_findings(tables["figures"]):
         findings.append(
             Finding(prov=percent.prov, kind="ratio_percent_mismatch", message=message, record_ids=(ratio.id, percent.id))

@@ -358,6 +358,7 @@ def build_view(doc_id: str, source: str, page: PageText) -> PageView:
     origin.append(blocks[-1].end if blocks else 0)
     norm = "".join(out)
     norm = _TONE_RE.sub(lambda m: _TONE_SWAP[m.group(1)], norm)
+    norm = norm.replace("\u00d0", "Đ")  # Tesseract reads Đ as the look-alike ETH (same length)
     sentences = _sentence_ranges(page.text, blocks)
     return PageView(
         doc_id=doc_id,
