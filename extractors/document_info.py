@@ -12,17 +12,15 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import lru_cache
 
 import regex
 
+from extractors.vn_dates import find_dates, parse_date_text
 from pipeline.normalize import PageView, fold
 from rules import RuleSet
 
 _MARKUP = regex.compile(r"\*\*|__|(?<!\w)\*|\*(?!\w)|</?\w+\s*/?>|^\s*#{1,6}\s*", regex.M)
-_NUMERIC_DATE = regex.compile(r"(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})")
-_WORDS_DATE = regex.compile(r"ngày\s+(\d{0,2})\s*tháng\s+(\d{1,2})\s*năm\s+(\d{4})", regex.I)
 _OWN_NUMBER = regex.compile(r"(?<![\p{L}])Số\s*:\s*(\d[\p{L}\d]*)?\s*(/\s*[\p{L}\d][\p{L}\d.&()\-–/]*)?")
 _PLACE_WORD = r"\p{Lu}\p{Ll}+"
 _PLACE_DATE = regex.compile(
@@ -71,18 +69,6 @@ def _document_types(rules: RuleSet) -> dict[str, str]:
 
 def _clean(text: str) -> str:
     return " ".join(_MARKUP.sub(" ", text).split())
-
-
-def _iso(day: int, month: int, year: int) -> str | None:
-    try:
-        return date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _iso_numeric(text: str) -> str | None:
-    m = _NUMERIC_DATE.search(text)
-    return _iso(int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
 def _page_lines(view: PageView) -> list[str]:
@@ -152,13 +138,8 @@ def _place_and_date(head_text: str) -> tuple[str | None, str | None]:
     if not m:
         return None, None
     place = regex.sub(r"\s*[–-]\s*", " - ", m[1] or m[2])
-    span = m[0]
-    words = _WORDS_DATE.search(span)
-    if words:
-        issued = _iso(int(words[1]), int(words[2]), int(words[3])) if words[1] else None
-    else:
-        issued = _iso_numeric(span)
-    return place, issued
+    dates = find_dates(m[0])  # a blank day ("ngày   tháng 02 năm 2023") is no date
+    return place, dates[0].iso if dates else None
 
 
 def _period(title: str, body: str) -> tuple[str | None, str | None]:
@@ -166,7 +147,7 @@ def _period(title: str, body: str) -> tuple[str | None, str | None]:
     for text in (title, body):
         m = _RANGE.search(text)
         if m:
-            start, end = _iso_numeric(m[1]), _iso_numeric(m[2])
+            start, end = parse_date_text(m[1]), parse_date_text(m[2])
             if start and end and start <= end:
                 return start, end
     m = _HALF_YEAR.search(title)

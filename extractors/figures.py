@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import regex
 
+from extractors.vn_dates import match_date
 from extractors.vn_numbers import parse_number
 from pipeline.normalize import PageView, fold
 from pipeline.types import FigureRecord
@@ -352,31 +353,16 @@ def _phrase_before(text: str, pos: int, limit: int = 6) -> str | None:
     return None
 
 
-_AS_OF = regex.compile(
-    r"tính\s+đến\s+(?:hết\s+)?(?:ngày\s+)?(?:"
-    r"(?P<d>\d{1,2})\s?[/.\-]\s?(?P<m>\d{1,2})\s?[/.\-]\s?(?P<y>\d{4})"
-    r"|(?P<d2>\d{1,2})\s+tháng\s+(?P<m2>\d{1,2})\s+năm\s+(?P<y2>\d{4}))",
-    regex.IGNORECASE,
-)
+_AS_OF = regex.compile(r"tính\s+đến\s+(?:hết\s+)?", regex.IGNORECASE)
 
 
 def _as_of(sentence: str) -> str | None:
-    """ISO date of "tính đến (hết) ngày …" in the sentence.
-
-    Private stand-in for extractors/vn_dates.py (being written in parallel); to be unified.
-    """
+    """ISO date of "tính đến (hết) (ngày) …" in the sentence."""
     m = _AS_OF.search(sentence)
     if not m:
         return None
-    d, mo, y = (
-        (m.group("d"), m.group("m"), m.group("y"))
-        if m.group("d")
-        else (m.group("d2"), m.group("m2"), m.group("y2"))
-    )
-    day, month, year = int(d), int(mo), int(y)
-    if not (1 <= day <= 31 and 1 <= month <= 12):
-        return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    found = match_date(sentence, m.end())
+    return found.iso if found else None
 
 
 # --------------------------------------------------------------------------------------------
