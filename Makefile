@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SYS_STAMP := .venv-system-packages
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 fonts-dejavu-core qpdf
+# Only the browser tests of the audit report need these.
+TEST_APT_PACKAGES := chromium chromium-driver
 
 .PHONY: run test lint system venv clean bench
 
@@ -12,6 +14,7 @@ run: venv
 	$(VENV)/bin/de06 run corpus/ --out outputs/
 
 test: venv
+	@$(MAKE) --no-print-directory system APT_PACKAGES="$(TEST_APT_PACKAGES)"
 	$(VENV)/bin/ruff check pipeline extractors rules tests bench
 	bash scripts/pytest.sh
 
@@ -38,4 +41,4 @@ bench: venv
 	$(PY) bench/run_bench.py
 
 clean:
-	rm -rf $(VENV) outputs/*.csv outputs/*.json outputs/report.html
+	rm -rf $(VENV) outputs/*.csv outputs/*.json outputs/report.html outputs/report_files outputs/.de06-cache

@@ -57,24 +57,9 @@ class FigureRules:
     unit_after: regex.Pattern[str]
 
 
-class _RulesKey:
-    """Hashable handle on a RuleSet (its `files` dict is not hashable); equal when versions are."""
-
-    __slots__ = ("rules",)
-
-    def __init__(self, rules: RuleSet) -> None:
-        self.rules = rules
-
-    def __hash__(self) -> int:
-        return hash(self.rules.version)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _RulesKey) and other.rules.version == self.rules.version
-
-
 def compile_rules(rules: RuleSet) -> FigureRules:
     """Compiled figure rules of `rules` (cached: compiled once per rule-set version)."""
-    return _compile(_RulesKey(rules))
+    return _compile(rules)
 
 
 def _unit_alternation(units: Sequence[str]) -> str:
@@ -90,8 +75,7 @@ def _unit_alternation(units: Sequence[str]) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _compile(key: _RulesKey) -> FigureRules:
-    rules = key.rules
+def _compile(rules: RuleSet) -> FigureRules:
     units = [row["unit"].strip() for row in rules.table(UNITS_FILE) if (row.get("unit") or "").strip()]
     if not units:
         raise RuleError(f"rules/{UNITS_FILE}: no units; it needs a header line 'unit<TAB>group'")

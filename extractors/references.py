@@ -202,29 +202,13 @@ def _expand(pattern: str, fragments: dict[str, str], rule_id: str, depth: int = 
     return _PLACEHOLDER.sub(sub, pattern)
 
 
-class _Key:
-    """Hashable stand-in for a RuleSet (whose dict field is unhashable): equal when versions are."""
-
-    __slots__ = ("rules",)
-
-    def __init__(self, rules: RuleSet) -> None:
-        self.rules = rules
-
-    def __hash__(self) -> int:
-        return hash(self.rules.version)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Key) and other.rules.version == self.rules.version
-
-
 def compile_rules(rules: RuleSet) -> CompiledRules:
     """Compile the reference rules of `rules`, once per rule-set version."""
-    return _compile(_Key(rules))
+    return _compile(rules)
 
 
 @lru_cache(maxsize=4)
-def _compile(key: _Key) -> CompiledRules:
-    rules = key.rules
+def _compile(rules: RuleSet) -> CompiledRules:
     spellings, abbreviations, codes = _load_doc_types(rules.jsonl(DOC_TYPES_FILE))
     type_spellings = sorted({s for s in _raw_spellings(rules)}, key=len, reverse=True)
     fragments = dict(_BUILTIN_FRAGMENTS)

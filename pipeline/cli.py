@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--runner", choices=["local", "dask"], default="local")
     sv.add_argument("--address", default=None)
 
+    from pipeline.trace import add_trace_arguments
+
+    tr = sub.add_parser("trace", help="show where a record or a number was read")
+    add_trace_arguments(tr)
+
     ev = sub.add_parser("eval", help="score extraction against gold files")
     ev.add_argument("gold_dir", metavar="GOLD_DIR")
     ev.add_argument("--out", default="outputs/eval", help="where to write eval.json and the run's tables")
@@ -80,9 +85,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_eval(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "trace":
+            from pipeline.trace import run_trace
+
+            return run_trace(args)
     except UsageError as e:
         print(f"de06: {e.message}", file=sys.stderr)
         return int(ExitCode.usage)
+    except BrokenPipeError:  # `de06 trace … | head`: the reader left; that is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.ok)
     except KeyboardInterrupt:
         print("de06: interrupted; outputs already written are complete", file=sys.stderr)
         return 130
@@ -130,8 +142,32 @@ def run_corpus(
             results.append(finish_document(ReadPlan(fake, None, 0, failure=error), [], options))
     tables = result_rows(results)
     write_tables(out_dir, tables)
+    write_audit_report(out_dir, tables, results, triaged)
     manifest = write_manifest(out_dir, results, tables, started, flow_seconds, options, cached)
     return results, manifest
+
+
+def write_audit_report(out_dir: Path, tables: dict[str, Any], results: list[Any], triaged: list[Any]) -> None:
+    """`DIR/report.html` with every document's page texts and, for PDFs and scans, page images."""
+    from pipeline.page_images import render_page_images
+    from pipeline.report import pages_payload, write_report
+    from pipeline.types import InputFile
+
+    paths = {t.doc_id: t.path for t in triaged if isinstance(t, InputFile)}
+    page_texts = {}
+    for r in results:
+        if not r.pages:
+            continue
+        payload = pages_payload(r.pages)
+        try:
+            images = render_page_images(r, paths[r.info.doc_id], out_dir)
+        except Exception as e:  # noqa: BLE001 - a missing picture must not lose the report
+            print(f"de06: no page images for {r.info.source}: {e}", file=sys.stderr)
+            images = {}
+        for page in payload:
+            page["image"] = images.get(page["page"])
+        page_texts[r.info.doc_id] = payload
+    write_report(out_dir, tables, page_texts)
 
 
 class _progress_bar:

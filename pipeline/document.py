@@ -180,6 +180,7 @@ def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings
         findings=tuple(numbered["findings"]),
         errors=tuple(errors),
         timings=timings,
+        pages=doc.pages,
     )
 
 

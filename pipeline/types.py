@@ -295,3 +295,5 @@ class DocumentResult:
     findings: tuple[Finding, ...] = ()
     errors: tuple[StageError, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    pages: tuple[PageText, ...] = ()
+    """The page texts every record's offsets index into (for the audit report)."""

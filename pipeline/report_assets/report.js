@@ -1,0 +1,488 @@
+/* de06 audit report. Every piece of document text goes into the DOM through textContent or
+   createTextNode: never innerHTML. Data arrives as JSONP scripts (DE06.doc / DE06.records)
+   because Chromium blocks fetch() of file:// URLs. */
+(function () {
+  "use strict";
+
+  var INDEX = JSON.parse(document.getElementById("de06-index").textContent);
+  var TABLES = INDEX.tables;
+  var LABEL = { figures: "figure", references: "reference", services: "service", findings: "finding", tables: "table row" };
+  var PAGE_SIZE = 300;
+  var MAX_CACHED_DOCS = 8; // keep memory flat when an auditor walks through hundreds of reports
+
+  var docsById = {};
+  INDEX.documents.forEach(function (d) { docsById[d.doc_id] = d; });
+  var docCache = {}, docOrder = [], docWaiting = {};
+  var records = null, recordsWaiting = [];
+  var view = { docId: null, groups: [], byRecord: {}, records: {}, active: null };
+  var shown = PAGE_SIZE;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function basename(p) { p = String(p || ""); var i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\")); return p.slice(i + 1); }
+  function fmt(v) {
+    if (v === null || v === undefined) return "—";
+    if (typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+  function shq(s) { return "'" + String(s).replace(/'/g, "'\\''") + "'"; }
+  function docIdOf(recordId) { var i = recordId.lastIndexOf("-"); return i > 0 ? recordId.slice(0, i) : recordId; }
+  function setHash(h) { try { history.replaceState(null, "", h); } catch (e) { /* file:// may refuse; harmless */ } }
+
+  /* ---------- data loading (one script tag per file, on demand) ---------- */
+  function loadScript(src, onError) {
+    var s = document.createElement("script");
+    s.src = src;
+    s.onerror = function () { s.remove(); onError(); };
+    s.onload = function () { s.remove(); };
+    document.head.appendChild(s);
+  }
+  function loadDoc(docId, cb) {
+    if (docCache[docId]) { cb(docCache[docId]); return; }
+    var doc = docsById[docId];
+    if (!doc) { showMessage("No document " + docId + " in this report."); return; }
+    if (docWaiting[docId]) { docWaiting[docId].push(cb); return; }
+    docWaiting[docId] = [cb];
+    loadScript(doc.file, function () {
+      delete docWaiting[docId];
+      showMessage("Could not load " + doc.file + " (was report_files/ moved away from report.html?)");
+    });
+  }
+  function ensureRecords(cb) {
+    if (records) { cb(); return; }
+    recordsWaiting.push(cb);
+    if (recordsWaiting.length > 1) return;
+    $("records-status").textContent = "loading records…";
+    loadScript(INDEX.records_file, function () {
+      $("records-status").textContent = "Could not load " + INDEX.records_file + ".";
+    });
+  }
+  window.DE06 = {
+    doc: function (docId, data) {
+      docCache[docId] = data;
+      docOrder.push(docId);
+      while (docOrder.length > MAX_CACHED_DOCS) { var old = docOrder.shift(); if (old !== view.docId) delete docCache[old]; }
+      var waiting = docWaiting[docId] || [];
+      delete docWaiting[docId];
+      waiting.forEach(function (f) { f(data); });
+    },
+    records: function (rows) {
+      records = rows.map(function (r) {
+        return { id: r[0], table: r[1], doc: r[2], page: r[3], line: r[4], text: r[5], what: r[6],
+                 hay: (r[0] + "\u0000" + r[5] + "\u0000" + r[6]).toLowerCase() };
+      });
+      var waiting = recordsWaiting; recordsWaiting = [];
+      waiting.forEach(function (f) { f(); });
+    }
+  };
+
+  /* ---------- header and document index ---------- */
+  function renderSummary() {
+    var docs = INDEX.documents, st = { ok: 0, partial: 0, failed: 0 };
+    docs.forEach(function (d) { if (st[d.status] !== undefined) st[d.status] += 1; });
+    var parts = [docs.length + " documents (" + st.ok + " ok, " + st.partial + " partial, " + st.failed + " failed)"];
+    TABLES.forEach(function (t) { parts.push(INDEX.totals[t] + " " + t); });
+    parts.push("generated " + INDEX.generated);
+    $("summary").textContent = parts.join(" · ");
+  }
+  function renderIndex() {
+    var body = $("doc-index").tBodies[0];
+    INDEX.documents.forEach(function (d) {
+      var tr = el("tr");
+      tr.dataset.doc = d.doc_id;
+      var name = el("td");
+      name.appendChild(el("div", null, basename(d.source)));
+      var sub = [d.doc_type, d.locality, d.period_end ? "→ " + d.period_end : null].filter(Boolean).join(" · ");
+      if (sub) name.appendChild(el("div", "muted", sub));
+      if (d.error) name.appendChild(el("div", "warn", d.error));
+      name.title = d.source + "\n" + d.doc_id;
+      tr.appendChild(name);
+      tr.appendChild(el("td", "status-" + d.status, d.status));
+      tr.appendChild(el("td", null, d.format || ""));
+      tr.appendChild(el("td", "num", d.pages === null || d.pages === undefined ? "" : d.pages));
+      ["references", "figures", "services"].forEach(function (t) { tr.appendChild(el("td", "num", d.counts[t])); });
+      var f = el("td");
+      if (d.counts.findings) {
+        f.appendChild(el("b", "status-failed", d.counts.findings + " "));
+        d.finding_kinds.forEach(function (k) { f.appendChild(el("span", "badge", k)); });
+      } else {
+        f.appendChild(el("span", "muted", "0"));
+      }
+      tr.appendChild(f);
+      tr.dataset.hay = [d.source, d.status, d.format, d.doc_type, d.locality, d.title, d.doc_id, d.error,
+                        d.finding_kinds.join(" ")].join("\u0000").toLowerCase();
+      body.appendChild(tr);
+    });
+    body.addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tr");
+      if (!tr) return;
+      $("f-doc").value = tr.dataset.doc;
+      shown = PAGE_SIZE;
+      switchTab("records");
+      openDoc(tr.dataset.doc, function () { setHash("#doc=" + encodeURIComponent(tr.dataset.doc)); });
+    });
+    $("doc-filter").addEventListener("input", function () {
+      var q = this.value.trim().toLowerCase();
+      Array.prototype.forEach.call(body.rows, function (tr) { tr.hidden = q !== "" && tr.dataset.hay.indexOf(q) < 0; });
+    });
+  }
+
+  /* ---------- records table ---------- */
+  function initFilters() {
+    var fd = $("f-doc"), fk = $("f-kind");
+    INDEX.documents.forEach(function (d) {
+      var o = el("option", null, basename(d.source) + " (" + d.doc_id + ")");
+      o.value = d.doc_id;
+      fd.appendChild(o);
+    });
+    TABLES.forEach(function (t) { var o = el("option", null, t); o.value = t; fk.appendChild(o); });
+    var timer = null;
+    function changed() { shown = PAGE_SIZE; clearTimeout(timer); timer = setTimeout(renderRecords, 120); }
+    fd.addEventListener("change", changed);
+    fk.addEventListener("change", changed);
+    $("f-text").addEventListener("input", changed);
+    $("more").addEventListener("click", function () { shown += PAGE_SIZE; renderRecords(); });
+    // On the table, not the tbody: renderRecords swaps the tbody for a fresh one.
+    $("records").addEventListener("click", function (ev) {
+      var tr = ev.target.closest("tbody tr");
+      if (tr) selectRecord(tr.dataset.id, tr.dataset.doc);
+    });
+  }
+  function renderRecords() {
+    ensureRecords(function () {
+      var doc = $("f-doc").value, kind = $("f-kind").value, q = $("f-text").value.trim().toLowerCase();
+      var hits = records.filter(function (r) {
+        return (!doc || r.doc === doc) && (!kind || r.table === kind) && (!q || r.hay.indexOf(q) >= 0);
+      });
+      var body = $("records").tBodies[0];
+      var fresh = body.cloneNode(false);
+      hits.slice(0, shown).forEach(function (r) {
+        var tr = el("tr");
+        tr.dataset.id = r.id;
+        tr.dataset.doc = r.doc;
+        tr.dataset.table = r.table;
+        if (view.active && view.active.id === r.id) tr.className = "sel";
+        tr.appendChild(el("td", "id", r.id));
+        var k = el("td");
+        k.appendChild(el("span", "kind " + r.table));
+        k.appendChild(document.createTextNode(LABEL[r.table] || r.table));
+        tr.appendChild(k);
+        var where = "p." + r.page + " l." + r.line;
+        if (!doc) where = basename((docsById[r.doc] || {}).source) + " " + where;
+        tr.appendChild(el("td", "muted where", where));
+        tr.appendChild(el("td", "txt", r.text));
+        tr.appendChild(el("td", null, r.what));
+        fresh.appendChild(tr);
+      });
+      body.parentNode.replaceChild(fresh, body);
+      $("records-status").textContent = hits.length + " of " + records.length + " records" +
+        (hits.length > shown ? " (showing " + shown + ")" : "");
+      $("more").hidden = hits.length <= shown;
+    });
+  }
+  function markRow(id) {
+    var rows = $("records").tBodies[0].rows;
+    for (var i = 0; i < rows.length; i++) {
+      var on = rows[i].dataset.id === id;
+      rows[i].classList.toggle("sel", on);
+      if (on && !$("records-pane").hidden) rows[i].scrollIntoView({ block: "nearest" });
+    }
+  }
+  function switchTab(name) {
+    $("docs-pane").hidden = name !== "docs";
+    $("records-pane").hidden = name !== "records";
+    $("tab-docs").classList.toggle("on", name === "docs");
+    $("tab-records").classList.toggle("on", name === "records");
+    if (name === "records") renderRecords();
+  }
+
+  /* ---------- document viewer ---------- */
+  function showMessage(text) {
+    var v = $("viewer");
+    v.textContent = "";
+    v.appendChild(el("p", "warn", text));
+  }
+  function openDoc(docId, cb) {
+    if (view.docId === docId) { if (cb) cb(); return; }
+    loadDoc(docId, function (data) { renderDoc(docId, data); if (cb) cb(); });
+  }
+  function renderHead(d) {
+    var head = $("doc-head");
+    head.textContent = "";
+    head.appendChild(el("h2", null, d.source));
+    var meta = el("div", "meta");
+    [["doc", d.doc_id], ["status", d.status], ["format", d.format], ["pages", d.pages], ["type", d.doc_type],
+     ["number", d.own_number], ["locality", d.locality], ["issued", d.issue_date],
+     ["period", d.period_start || d.period_end ? (d.period_start || "?") + " – " + (d.period_end || "?") : null],
+     ["signer", d.signer]].forEach(function (kv) {
+      if (kv[1] === null || kv[1] === undefined || kv[1] === "") return;
+      var s = el("span");
+      s.appendChild(el("span", "muted", kv[0] + " "));
+      s.appendChild(el("span", kv[0] === "status" ? "status-" + kv[1] : null, kv[1]));
+      meta.appendChild(s);
+    });
+    head.appendChild(meta);
+    if (d.title) head.appendChild(el("div", "muted", d.title));
+    if (d.error) head.appendChild(el("div", "warn", d.error));
+  }
+  function renderLegend(counts) {
+    var legend = $("legend"), viewer = $("viewer");
+    legend.textContent = "";
+    TABLES.forEach(function (t) {
+      if (!counts[t]) return;
+      var label = el("label");
+      var box = el("input");
+      box.type = "checkbox";
+      box.checked = t !== "tables"; // table rows cover whole lines: off unless asked for
+      viewer.classList.toggle("hide-" + t, !box.checked);
+      box.addEventListener("change", function () { viewer.classList.toggle("hide-" + t, !box.checked); });
+      label.appendChild(box);
+      label.appendChild(el("span", "kind " + t));
+      label.appendChild(document.createTextNode(LABEL[t] + "s (" + counts[t] + ")"));
+      legend.appendChild(label);
+    });
+  }
+  function renderDoc(docId, data) {
+    var d = docsById[docId] || { doc_id: docId, source: docId };
+    view = { docId: docId, groups: [], byRecord: {}, records: {}, active: null };
+    renderHead(d);
+    $("details").hidden = true;
+    var viewer = $("viewer");
+    viewer.textContent = "";
+    viewer.scrollTop = 0;
+    var counts = {}, broken = [], byKey = {};
+    data.records.forEach(function (r) {
+      view.records[r.id] = r;
+      counts[r._table] = (counts[r._table] || 0) + 1;
+      if (!r._ok) { broken.push(r); return; }
+      var key = r.page + ":" + r.char_start + ":" + r.char_end;
+      var g = byKey[key];
+      if (!g) {
+        g = byKey[key] = { index: view.groups.length, page: r.page, start: r.char_start, end: r.char_end,
+                           recs: [], kinds: [], els: [], boxes: [] };
+        view.groups.push(g);
+      }
+      g.recs.push(r);
+      if (g.kinds.indexOf(r._table) < 0) g.kinds.push(r._table);
+      view.byRecord[r.id] = g;
+    });
+    renderLegend(counts);
+    if (broken.length) {
+      var w = el("p", "warn", broken.length + " record(s) whose char offsets do not hold their text (not highlighted): ");
+      broken.slice(0, 50).forEach(function (r) {
+        var b = el("button", "link", r.id);
+        b.type = "button";
+        b.addEventListener("click", function () { showDetails([r]); });
+        w.appendChild(b);
+        w.appendChild(document.createTextNode(" "));
+      });
+      viewer.appendChild(w);
+    }
+    if (!data.pages.length) {
+      viewer.appendChild(el("p", "muted", d.status === "failed"
+        ? "This document failed: nothing was read from it."
+        : "The run did not pass this document's page text to the report."));
+    }
+    data.pages.forEach(function (p) {
+      var sec = el("section", "page");
+      sec.dataset.page = p.page;
+      sec.appendChild(el("h3", null, "page " + p.page));
+      var groups = view.groups.filter(function (g) { return g.page === p.page; });
+      if (p.image) sec.appendChild(pageImage(p, groups));
+      var pre = el("pre", "pagetext");
+      buildText(pre, p.text, groups);
+      sec.appendChild(pre);
+      viewer.appendChild(sec);
+    });
+  }
+  function pageImage(p, groups) {
+    var wrap = el("div", "pageimg");
+    var img = el("img");
+    img.alt = "page " + p.page;
+    img.src = p.image; // relative path checked by the writer (no scheme, no "..")
+    wrap.appendChild(img);
+    if (!p.width || !p.height) return wrap;
+    groups.forEach(function (g) {
+      var bb = g.recs[0].bbox;
+      if (!bb || bb.length !== 4) return;
+      var b = el("div", "box " + g.kinds.map(function (k) { return "k-" + k; }).join(" "));
+      b.style.left = (100 * bb[0] / p.width) + "%";
+      b.style.top = (100 * bb[1] / p.height) + "%";
+      b.style.width = (100 * (bb[2] - bb[0]) / p.width) + "%";
+      b.style.height = (100 * (bb[3] - bb[1]) / p.height) + "%";
+      b.dataset.g = g.index;
+      b.title = tooltip(g);
+      g.boxes.push(b);
+      wrap.appendChild(b);
+    });
+    return wrap;
+  }
+  function tooltip(g) {
+    return g.recs.map(function (r) { return r.id + " " + LABEL[r._table] + ": " + r._summary; }).join("\n");
+  }
+
+  /* Nest one <mark> per span group into the page text. Spans are sorted by start, longest first;
+     a span that crosses its enclosing one is split at the boundary, so every group's pieces
+     together hold exactly text[start:end]. Line numbers are CSS-generated (not in textContent). */
+  function buildText(root, text, groups) {
+    var lineStarts = [0];
+    for (var i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+    var queue = groups.map(function (g) { return { start: g.start, end: g.end, g: g }; });
+    var order = function (a, b) { return a.start - b.start || b.end - a.end || a.g.index - b.g.index; };
+    queue.sort(order);
+    var pos = 0, li = 0, stack = [];
+    function parent() { return stack.length ? stack[stack.length - 1].el : root; }
+    function emit(to) {
+      for (;;) {
+        while (li < lineStarts.length && lineStarts[li] <= pos) {
+          if (lineStarts[li] === pos) {
+            var m = el("span", "ln");
+            m.dataset.n = li + 1;
+            parent().appendChild(m);
+          }
+          li++;
+        }
+        if (pos >= to) return;
+        var next = li < lineStarts.length ? Math.min(to, lineStarts[li]) : to;
+        parent().appendChild(document.createTextNode(text.slice(pos, next)));
+        pos = next;
+      }
+    }
+    for (var q = 0; q < queue.length; q++) {
+      var s = queue[q];
+      while (stack.length && stack[stack.length - 1].end <= s.start) { emit(stack[stack.length - 1].end); stack.pop(); }
+      emit(s.start);
+      var end = s.end, top = stack.length ? stack[stack.length - 1] : null;
+      if (top && end > top.end) {
+        var rest = { start: top.end, end: s.end, g: s.g }, at = q + 1;
+        while (at < queue.length && order(queue[at], rest) < 0) at++;
+        queue.splice(at, 0, rest);
+        end = top.end;
+      }
+      var mark = el("mark", "hl " + s.g.kinds.map(function (k) { return "k-" + k; }).join(" "));
+      mark.dataset.g = s.g.index;
+      mark.title = tooltip(s.g);
+      s.g.els.push(mark);
+      parent().appendChild(mark);
+      if (end > s.start) stack.push({ el: mark, end: end });
+    }
+    while (stack.length) { emit(stack[stack.length - 1].end); stack.pop(); }
+    emit(text.length);
+  }
+
+  /* ---------- selection ---------- */
+  function activate(g, scroll) {
+    if (view.active) view.active.g.els.concat(view.active.g.boxes).forEach(function (e) { e.classList.remove("active", "flash"); });
+    var parts = g.els.concat(g.boxes);
+    parts.forEach(function (e) {
+      e.classList.add("active");
+      e.classList.remove("flash");
+      void e.offsetWidth; // restart the animation when the same span is clicked twice
+      e.classList.add("flash");
+    });
+    if (scroll && parts.length) parts[0].scrollIntoView({ block: "center", behavior: "auto" });
+  }
+  function selectRecord(id, docId) {
+    docId = docId || docIdOf(id);
+    openDoc(docId, function () {
+      var r = view.records[id];
+      if (!r) { showMessage("No record " + id + " in document " + docId + "."); return; }
+      var g = view.byRecord[id];
+      if (g) activate(g, true);
+      view.active = { id: id, g: g || { els: [], boxes: [] } };
+      showDetails([r]);
+      markRow(id);
+      setHash("#rec=" + encodeURIComponent(id));
+    });
+  }
+  function onViewerClick(ev) {
+    var hit = ev.target.closest("mark.hl, .box");
+    if (!hit) return;
+    var recs = [], seen = {};
+    for (var node = hit; node && node !== this; node = node.parentElement) {
+      if (!node.dataset || node.dataset.g === undefined) continue;
+      view.groups[+node.dataset.g].recs.forEach(function (r) { if (!seen[r.id]) { seen[r.id] = 1; recs.push(r); } });
+    }
+    var g = view.groups[+hit.dataset.g];
+    activate(g, false);
+    view.active = { id: g.recs[0].id, g: g };
+    showDetails(recs);
+    markRow(g.recs[0].id);
+  }
+  function sentenceWithSpan(r) {
+    var out = el("span");
+    var sentence = String(r.sentence || ""), span = String(r.text || "").replace(/\s+/g, " ").trim();
+    var at = span ? sentence.indexOf(span) : -1;
+    if (at < 0) { out.textContent = sentence; return out; }
+    out.appendChild(document.createTextNode(sentence.slice(0, at)));
+    out.appendChild(el("mark", "hl k-" + r._table, sentence.slice(at, at + span.length)));
+    out.appendChild(document.createTextNode(sentence.slice(at + span.length)));
+    return out;
+  }
+  function showDetails(recs) {
+    var box = $("details");
+    box.textContent = "";
+    box.hidden = false;
+    recs.forEach(function (r) {
+      var t = el("div", "rec-title");
+      t.appendChild(el("span", "kind " + r._table));
+      t.appendChild(document.createTextNode(LABEL[r._table] + " "));
+      var go = el("button", "link", r.id);
+      go.type = "button";
+      go.title = "show this record's span";
+      go.addEventListener("click", function () { selectRecord(r.id, r.doc_id); });
+      t.appendChild(go);
+      t.appendChild(el("span", "muted", "  " + r._summary));
+      box.appendChild(t);
+      if (!r._ok) box.appendChild(el("div", "warn", "The page text at chars " + r.char_start + "–" + r.char_end + " does not hold this record's text."));
+      var dl = el("dl");
+      function row(k, v) { dl.appendChild(el("dt", null, k)); var dd = el("dd"); if (v instanceof Node) dd.appendChild(v); else dd.textContent = fmt(v); dl.appendChild(dd); }
+      row("sentence", sentenceWithSpan(r));
+      row("where", r.source + " · page " + r.page + " · line " + r.line + (r.line_end !== r.line ? "–" + r.line_end : "") +
+        " · chars " + r.char_start + "–" + r.char_end);
+      if (r.bbox) row("box", r.bbox);
+      Object.keys(r).forEach(function (k) {
+        if (k.charAt(0) === "_" || ["id", "sentence", "source", "doc_id", "page", "line", "line_end", "char_start", "char_end", "bbox"].indexOf(k) >= 0) return;
+        if (k === "record_ids" && r[k] && r[k].length) {
+          var refs = el("span");
+          r[k].forEach(function (rid) {
+            var b = el("button", "link", rid);
+            b.type = "button";
+            b.addEventListener("click", function () { selectRecord(rid); });
+            refs.appendChild(b);
+            refs.appendChild(document.createTextNode(" "));
+          });
+          row(k, refs);
+          return;
+        }
+        row(k, r[k]);
+      });
+      var cmd = "de06 trace " + r.id;
+      if (String(r.method || "").indexOf("text") === 0 && !r.bbox) {
+        cmd += "    # or: sed -n " + shq(r.line === r.line_end ? r.line + "p" : r.line + "," + r.line_end + "p") + " " + shq(r.source);
+      }
+      row("terminal", el("code", null, cmd));
+      box.appendChild(dl);
+    });
+  }
+
+  /* ---------- start ---------- */
+  function route() {
+    var h = location.hash;
+    if (h.indexOf("#rec=") === 0) selectRecord(decodeURIComponent(h.slice(5)));
+    else if (h.indexOf("#doc=") === 0) openDoc(decodeURIComponent(h.slice(5)));
+  }
+  renderSummary();
+  renderIndex();
+  initFilters();
+  $("tab-docs").addEventListener("click", function () { switchTab("docs"); });
+  $("tab-records").addEventListener("click", function () { switchTab("records"); });
+  $("viewer").addEventListener("click", onViewerClick);
+  window.addEventListener("hashchange", route);
+  route();
+})();
