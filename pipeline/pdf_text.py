@@ -3,15 +3,22 @@
 pypdfium2 gives characters with boxes ~20x faster than pdfplumber (shared/notes/ocr-and-pdf.md).
 Boxes are pdfplumber-style `(x0, top, x1, bottom)` in PDF points with a top-left origin; pdfium's
 own coordinates have a bottom-left origin and are converted here.
+
+Ruled tables: pdfium reads a table in visual line order, so wrapped cells interleave. On pages that
+draw enough vector paths to hold a grid (`TABLE_MIN_PATHS`), pdfplumber's table finder gives the
+cell boxes, and `apply_tables` rebuilds each row as one line of "\t"-joined cells from pdfium's own
+chars (boxes kept), recorded in `PageText.table_rows`. Pages without paths never load pdfplumber.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
@@ -22,6 +29,9 @@ from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedPdfError,
 from pipeline.legacy_vn import detect_legacy_text, transcode_legacy_aligned
 from pipeline.ocr import ocr_image_page
 from pipeline.types import Box, InputFile, PageText, StageError, build_lines
+
+if TYPE_CHECKING:
+    import pdfplumber
 
 MIN_TEXT_CHARS = 20
 """A page with fewer non-space characters in its text layer is treated as having none (a scan
@@ -137,6 +147,8 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
             generated = bool(pdfium_c.FPDFText_IsGenerated(textpage, i))
             if pdfium_c.FPDFText_HasUnicodeMapError(textpage, i):
                 ch = "\ufffd"
+            elif code == 2:  # pdfium's mark for a hyphen ending a line (it joins the two lines)
+                ch = "-"
             else:
                 ch = chr(code) if 0 < code < 0x110000 else "\ufffd"
             if ch == "\r":  # pdfium ends lines with "\r\n"; keep one "\n"
@@ -208,47 +220,265 @@ def _transcoded(page: PageText, encoding: str) -> PageText:
     )
 
 
+TABLE_MIN_PATHS = 4
+"""A page drawing fewer vector paths cannot rule a table of 2x2 cells, so it is not searched."""
+TABLE_SETTINGS: dict[str, Any] = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+"""pdfplumber table-finder settings: ruled tables only (text-aligned guessing misreads prose)."""
+_EDGE = 0.5  # points of slack when placing a char centre in a cell
+
+TableCells = tuple[tuple[Box | None, ...], ...]
+"""One table: its rows top to bottom, each the boxes of its cells left to right (None where a
+merged cell covers the position: the merged cell's text goes to its first row and column)."""
+
+
+def may_have_tables(page: pdfium.PdfPage) -> bool:
+    """Whether the page draws at least `TABLE_MIN_PATHS` vector paths (cheap: stops counting there)."""
+    count = 0
+    for _ in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_PATH,)):
+        count += 1
+        if count >= TABLE_MIN_PATHS:
+            return True
+    return False
+
+
+def find_table_cells(page: pdfplumber.page.Page) -> tuple[TableCells, ...]:
+    """Cell boxes of the ruled tables pdfplumber finds on `page`, top to bottom, in the page's
+    top-left coordinates. A "table" of one row or one column (a frame, a boxed note) is skipped."""
+    dx, dy = float(page.bbox[0]), float(page.bbox[1])
+    found: list[TableCells] = []
+    for table in page.find_tables(TABLE_SETTINGS):
+        rows = tuple(
+            tuple(
+                None if c is None else (float(c[0]) - dx, float(c[1]) - dy, float(c[2]) - dx, float(c[3]) - dy)
+                for c in row.cells
+            )
+            for row in table.rows
+        )
+        if len(rows) >= 2 and max(sum(1 for c in r if c is not None) for r in rows) >= 2:
+            found.append(rows)
+    return tuple(sorted(found, key=lambda t: min(c[1] for r in t for c in r if c is not None)))
+
+
+def _bounds(boxes: Sequence[Box | None]) -> Box:
+    real = [b for b in boxes if b is not None]
+    return (min(b[0] for b in real), min(b[1] for b in real), max(b[2] for b in real), max(b[3] for b in real))
+
+
+def _inside(box: Box, x: float, y: float) -> bool:
+    return box[0] - _EDGE <= x <= box[2] + _EDGE and box[1] - _EDGE <= y <= box[3] + _EDGE
+
+
+def _locate(index: list[tuple[Box, list[tuple[Box, int, list[tuple[Box, int]]]]]], x: float, y: float) -> tuple[int, int, int] | None:
+    for t, (tbox, rows) in enumerate(index):
+        if not _inside(tbox, x, y):
+            continue
+        for rbox, r, cells in rows:
+            if not _inside(rbox, x, y):
+                continue
+            for cbox, c in cells:
+                if _inside(cbox, x, y):
+                    return t, r, c
+    return None
+
+
+def _cell_text(text: str, boxes: Sequence[Box | None], indexes: list[int]) -> tuple[list[str], list[Box | None]]:
+    """A cell's chars in pdfium order; a wrap inside the cell (a new visual line, or whitespace of
+    another cell or of pdfium's in between) becomes one synthesized space. Ends are trimmed."""
+    chars: list[str] = []
+    cboxes: list[Box | None] = []
+    prev: int | None = None
+    for i in indexes:
+        ch, box = text[i], boxes[i]
+        if ch.isspace():
+            ch = " "  # a tab or newline drawn inside a cell must not split the row
+        if prev is not None and chars and chars[-1] != " " and ch != " ":
+            pbox = boxes[prev]
+            wrapped = box is not None and pbox is not None and box[1] >= (pbox[1] + pbox[3]) / 2
+            gap = i != prev + 1 and any(text[k].isspace() for k in range(prev + 1, i))
+            if wrapped or gap:
+                chars.append(" ")
+                cboxes.append(None)
+        if not (ch == " " and (not chars or chars[-1] == " ")):
+            chars.append(ch)
+            cboxes.append(box)
+        prev = i
+    while chars and chars[-1] == " ":
+        chars.pop()
+        cboxes.pop()
+    return chars, cboxes
+
+
+def apply_tables(page: PageText, tables: Sequence[TableCells]) -> PageText:
+    """The page with each table row as one line of "\t"-joined cells, where the table sits.
+
+    Every char whose box centre lies in a cell moves to that cell (boxes kept); the synthesized
+    "\t" and wrap spaces have no box. Lines left with no visible char are dropped; the rest of the
+    page keeps pdfium's order, and a table goes before the first remaining line that starts below
+    its top. Rows whose cells are all empty are skipped. `table_rows` holds each row line's range."""
+    if not tables or page.boxes is None:
+        return page
+    text, boxes = page.text, page.boxes
+    index = []
+    for table in tables:
+        rows = []
+        for r, row in enumerate(table):
+            cells = [(c, k) for k, c in enumerate(row) if c is not None]
+            if cells:
+                rows.append((_bounds([c for c, _ in cells]), r, cells))
+        index.append((_bounds([c for row in table for c in row]), rows))
+    members: dict[tuple[int, int, int], list[int]] = defaultdict(list)
+    taken = [False] * len(text)
+    for i, box in enumerate(boxes):
+        if box is None:
+            continue
+        where = _locate(index, (box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        if where is not None:
+            members[where].append(i)
+            taken[i] = True
+    # The rest of the page, line by line, with the top of each line (for placing the tables).
+    prose: list[tuple[float | None, list[int]]] = []
+    start = 0
+    for end in [*(k for k, ch in enumerate(text) if ch == "\n"), len(text)]:
+        kept = [i for i in range(start, end) if not taken[i]]
+        if len(kept) == end - start or any(not text[i].isspace() for i in kept):
+            tops = [boxes[i][1] for i in kept if boxes[i] is not None]  # type: ignore[index]
+            if len(kept) < end - start:  # part of the line went into a table: trim what is left
+                while kept and text[kept[0]].isspace():
+                    kept.pop(0)
+                while kept and text[kept[-1]].isspace():
+                    kept.pop()
+            prose.append((min(tops) if tops else None, kept))
+        start = end + 1
+    lines: list[tuple[list[str], list[Box | None], bool]] = []  # chars, boxes, is a table row
+
+    def emit_table(t: int) -> None:
+        for r, row in enumerate(tables[t]):
+            chars: list[str] = []
+            cboxes: list[Box | None] = []
+            cells = [_cell_text(text, boxes, members.get((t, r, c), [])) for c in range(len(row))]
+            if not any(cell for cell, _ in cells):
+                continue
+            for c, (cell, cell_boxes) in enumerate(cells):
+                if c:
+                    chars.append("\t")
+                    cboxes.append(None)
+                chars.extend(cell)
+                cboxes.extend(cell_boxes)
+            lines.append((chars, cboxes, True))
+
+    tops = [min(c[1] for row in table for c in row if c is not None) for table in tables]
+    pending = list(range(len(tables)))
+    for top, kept in prose:
+        while pending and top is not None and top > tops[pending[0]]:
+            emit_table(pending.pop(0))
+        lines.append(([text[i] for i in kept], [boxes[i] for i in kept], False))
+    for t in pending:
+        emit_table(t)
+    out: list[str] = []
+    out_boxes: list[Box | None] = []
+    row_ranges: list[tuple[int, int]] = []
+    for n, (chars, cboxes, is_row) in enumerate(lines):
+        if n:
+            out.append("\n")
+            out_boxes.append(None)
+        if is_row:
+            row_ranges.append((len(out), len(out) + len(chars)))
+        out.extend(chars)
+        out_boxes.extend(cboxes)
+    new_text = "".join(out)
+    box_t = tuple(out_boxes)
+    return PageText(
+        page=page.page,
+        text=new_text,
+        method=page.method,
+        lines=build_lines(new_text, box_t),
+        boxes=box_t,
+        width=page.width,
+        height=page.height,
+        table_rows=tuple(row_ranges),
+    )
+
+
 def plan_pdf(input_file: InputFile, options: RunOptions) -> PdfPlan:
     """Read every page's text layer and decide per page whether to keep it or OCR the page.
 
+    Kept pages that draw enough paths to hold a ruled table go through pdfplumber's table finder
+    (`apply_tables`); if that fails the page is kept as pdfium read it and the failure recorded.
     Raises `EncryptedPdfError`, `CorruptFileError` or `EmptyFileError` for files that cannot be read
     at all; a page whose text layer fails to load is OCR'd and the failure recorded in `errors`."""
     text_pages: list[PageText] = []
     ocr_pages: list[int] = []
     reasons: list[tuple[int, str]] = []
     errors: list[StageError] = []
+    tables = _TableReader(input_file.path)
     with open_pdf(input_file) as doc:
-        count = len(doc)
-        for number in range(1, count + 1):
-            if options.ocr == "always":
-                ocr_pages.append(number)
-                reasons.append((number, "ocr=always"))
-                continue
-            try:
-                page = doc[number - 1]
-                try:
-                    page_text = read_page_text(page, number)
-                finally:
-                    page.close()
-            except (pdfium.PdfiumError, OSError, ValueError) as e:
-                errors.append(
-                    StageError(
-                        "ingest", number, "corrupt", f"the text layer of page {number} cannot be read: {e}"
-                    )
-                )
-                if options.ocr != "never":
+        try:
+            count = len(doc)
+            for number in range(1, count + 1):
+                if options.ocr == "always":
                     ocr_pages.append(number)
-                reasons.append((number, "text layer unreadable"))
-                continue
-            decision = _decide(page_text.text, options.ocr)
-            reasons.append((number, decision.reason))
-            if decision.ocr:
-                ocr_pages.append(number)
-            elif decision.legacy is not None:
-                text_pages.append(_transcoded(page_text, decision.legacy))
-            else:
+                    reasons.append((number, "ocr=always"))
+                    continue
+                try:
+                    page = doc[number - 1]
+                    try:
+                        page_text = read_page_text(page, number)
+                        ruled = may_have_tables(page)
+                    finally:
+                        page.close()
+                except (pdfium.PdfiumError, OSError, ValueError) as e:
+                    errors.append(
+                        StageError(
+                            "ingest", number, "corrupt", f"the text layer of page {number} cannot be read: {e}"
+                        )
+                    )
+                    if options.ocr != "never":
+                        ocr_pages.append(number)
+                    reasons.append((number, "text layer unreadable"))
+                    continue
+                decision = _decide(page_text.text, options.ocr)
+                reasons.append((number, decision.reason))
+                if decision.ocr:
+                    ocr_pages.append(number)
+                    continue
+                if decision.legacy is not None:
+                    page_text = _transcoded(page_text, decision.legacy)
+                if ruled:
+                    page_text, error = tables.apply(page_text)
+                    if error is not None:
+                        errors.append(error)
                 text_pages.append(page_text)
+        finally:
+            tables.close()
     return PdfPlan(count, tuple(text_pages), tuple(ocr_pages), tuple(reasons), tuple(errors))
+
+
+class _TableReader:
+    """pdfplumber, opened on the first page that may hold a table and closed with the plan."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pdf: pdfplumber.PDF | None = None
+
+    def apply(self, page: PageText) -> tuple[PageText, StageError | None]:
+        import pdfplumber
+
+        try:
+            if self.pdf is None:
+                self.pdf = pdfplumber.open(self.path)
+            plumber_page = self.pdf.pages[page.page - 1]
+            try:
+                cells = find_table_cells(plumber_page)
+            finally:
+                plumber_page.close()  # drop its parsed objects: pages are read once
+            return apply_tables(page, cells), None
+        except Exception as e:  # noqa: BLE001 - pdfminer raises many kinds; the plain page is still good
+            message = f"tables on page {page.page} could not be read ({type(e).__name__}: {e}); kept as plain text"
+            return page, StageError("ingest", page.page, "tables", message)
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()
 
 
 def ocr_pdf_page(input_file: InputFile, page_number: int, options: RunOptions) -> PageText:

@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 from PIL import Image
 
-from pipeline import ocr
+from pipeline import ocr, pdf_text
 from pipeline.config import RunOptions
 from pipeline.docx_text import read_docx
 from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedPdfError, OcrError
@@ -31,9 +31,9 @@ from pipeline.legacy_vn import (
     transcode_legacy_bytes,
     transcode_legacy_text,
 )
-from pipeline.pdf_text import needs_ocr, ocr_pdf_page, plan_pdf
+from pipeline.pdf_text import apply_tables, needs_ocr, ocr_pdf_page, plan_pdf
 from pipeline.plain_text import decode_text
-from pipeline.types import PageText
+from pipeline.types import Box, PageText, build_lines
 
 
 def _load_fixtures() -> ModuleType:
@@ -170,6 +170,108 @@ def test_unreadable_pdfs_raise_errors_with_a_remedy(res: Path, maker: str, error
     with pytest.raises(error, match=words) as caught:
         plan_pdf(triage(path), AUTO)
     assert caught.value.__cause__ is not None  # the library error is kept for developers
+
+
+# --- PDF tables -----------------------------------------------------------------------------------
+
+TABLE_REPORT = (
+    "Kết quả thực hiện dịch vụ công trong tháng như sau:\n"
+    "STT\tTên thủ tục hành chính\tNộp trực tuyến\tTổng số tiếp nhận\tTỷ lệ\tĐúng hạn\tQuá hạn\n"
+    "1\tLiên thông đăng ký khai sinh đăng ký thường trú - cấp thẻ bảo hiểm y tế cho trẻ dưới 6 tuổi"
+    "\t4.376\t4.856\t90,12%\t4.816\t0\n"
+    "2\tĐăng ký khai tử\t1.266\t1.647\t76,87%\t1.667\t20\n"
+    "Tổng số hồ sơ tiếp nhận là 6.503 hồ sơ."
+)
+
+
+def test_ruled_table_rows_become_lines_of_tab_joined_cells(res: Path) -> None:
+    path = fx.report_pdf(res / "table.pdf", TABLE_REPORT)
+    plan = plan_pdf(triage(path), AUTO)
+    assert plan.errors == () and plan.ocr_pages == ()
+    (page,) = plan.text_pages
+    check_page_invariants(page)
+    # Wrapped cells are read cell by cell, so the rows are the source lines again.
+    assert page.text.split("\n") == TABLE_REPORT.split("\n")
+    assert [page.line_at(s).number for s, _ in page.table_rows] == [2, 3, 4]
+    for start, end in page.table_rows:
+        line = page.line_at(start)
+        assert (line.char_start, line.char_end) == (start, end)
+    row = page.table_rows[1]
+    tabs = [i for i in range(*row) if page.text[i] == "\t"]
+    assert len(tabs) == 6 and all(page.boxes[i] is None for i in tabs)  # type: ignore[index]
+    name = page.text.index("Liên thông")
+    name_box = page.bbox_of(name, page.text.index("\t", name))
+    count = page.text.index("4.856")
+    count_box = page.bbox_of(count, count + 5)
+    assert name_box is not None and count_box is not None
+    assert name_box[3] - name_box[1] > 15  # the name wraps inside its cell (two lines of 9-pt text)
+    assert count_box[0] > name_box[2]  # the number sits in a cell to the right of the name
+    prose_before, prose_after = page.lines[0].bbox, page.lines[-1].bbox
+    assert prose_before and prose_after and prose_before[3] <= name_box[1] and count_box[3] <= prose_after[1]
+
+
+def test_pages_without_ruling_never_load_pdfplumber(text_pdf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(page: object) -> None:
+        raise AssertionError("pdfplumber was used on a page without paths")
+
+    monkeypatch.setattr(pdf_text, "find_table_cells", boom)
+    plan = plan_pdf(triage(text_pdf), AUTO)
+    assert plan.errors == () and all(p.table_rows == () for p in plan.text_pages)
+
+
+def test_table_finder_failure_keeps_the_plain_page(res: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(page: object) -> None:
+        raise ValueError("injected")
+
+    monkeypatch.setattr(pdf_text, "find_table_cells", broken)
+    plan = plan_pdf(triage(fx.report_pdf(res / "table-broken.pdf", TABLE_REPORT)), AUTO)
+    ((stage, page_no, category, message),) = [(e.stage, e.page, e.category, e.message) for e in plan.errors]
+    assert (stage, page_no, category) == ("ingest", 1, "tables") and "injected" in message
+    (page,) = plan.text_pages
+    assert page.table_rows == () and "Đăng ký khai tử" in page.text
+    check_page_invariants(page)
+
+
+def _drawn(*lines: tuple[str, float, float]) -> PageText:
+    """A pdfium-like page: each (text, x, top) is one line, 5 pt per char, spaces without boxes."""
+    chars: list[str] = []
+    boxes: list[Box | None] = []
+    for n, (text, x, top) in enumerate(lines):
+        if n:
+            chars.append("\n")
+            boxes.append(None)
+        for k, ch in enumerate(text):
+            chars.append(ch)
+            boxes.append(None if ch == " " else (x + 5 * k, top, x + 5 * k + 5, top + 8))
+    text = "".join(chars)
+    return PageText(1, text, "pdf-text", build_lines(text, tuple(boxes)), tuple(boxes), width=300, height=300)
+
+
+def test_apply_tables_rebuilds_rows_merged_cells_and_keeps_the_page_order() -> None:
+    # pdfium reads the wrapped name "Đăng ký" / "khai sinh" as two lines; the last row is one cell
+    # spanning both columns (pdfplumber gives None for the covered position).
+    page = _drawn(
+        ("Trước bảng", 0, 10),
+        ("STT", 2, 50), ("Tên", 25, 50),
+        ("1", 2, 70), ("Đăng ký", 25, 70), ("khai sinh", 25, 80),
+        ("Tổng", 2, 98),
+        ("Sau bảng", 0, 200),
+    )
+    cells = (
+        ((0.0, 45.0, 20.0, 65.0), (20.0, 45.0, 100.0, 65.0)),
+        ((0.0, 65.0, 20.0, 95.0), (20.0, 65.0, 100.0, 95.0)),
+        ((0.0, 95.0, 100.0, 110.0), None),
+    )
+    got = apply_tables(page, (cells,))
+    assert got.text == "Trước bảng\nSTT\tTên\n1\tĐăng ký khai sinh\nTổng\t\nSau bảng"
+    assert [got.text[s:e] for s, e in got.table_rows] == ["STT\tTên", "1\tĐăng ký khai sinh", "Tổng\t"]
+    assert got.boxes is not None and len(got.boxes) == len(got.text)
+    joint = got.text.index("ký khai") + 2
+    assert got.boxes[joint] is None  # the synthesized space where the cell wrapped
+    kh = got.text.index("khai")
+    assert got.boxes[kh] == (25, 80, 30, 88)  # chars keep their pdfium boxes
+    assert [got.text[ln.char_start : ln.char_end] for ln in got.lines] == got.text.split("\n")
+    assert apply_tables(page, ()) is page
 
 
 # --- the OCR decision -----------------------------------------------------------------------------

@@ -7,12 +7,14 @@ of files, how each is made and what it tests.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pypdfium2 as pdfium
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from PIL import Image
 
 FONT_DIRS = (
@@ -87,6 +89,183 @@ def text_pdf(
         while pdf.page_no() > max_pages:  # drop the overflow page started by the last line
             pdf.pages.pop(pdf.page_no())
             pdf.page -= 1
+    pdf.output(str(path))
+    return path
+
+
+# Markdown/HTML markers of the sample exports that are not printed text.
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_MD_MARKUP = re.compile(r"\*\*|__|</?(?:b|i|u|em|strong)>|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)")
+_MD_SUP = re.compile(r"<sup>\s*([^<]{0,6}?)\s*</sup>")
+_INT_CELL = re.compile(r"^\s*\d{1,3}\s*$")
+
+
+def _plain(text: str) -> str:
+    """A source line or cell without markdown markers (superscripts kept for the caller)."""
+    return " ".join(_MD_MARKUP.sub("", _MD_HEADING.sub("", text)).split())
+
+
+def _report_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """("prose", [line]) / ("blank", []) / ("table", [row line or "" at a blank line inside it]).
+
+    A table is a run of "\t"-separated lines; blank lines inside the run (the page breaks of the
+    document the sample was exported from) stay in it as ""."""
+    lines = text.splitlines()
+    blocks: list[tuple[str, list[str]]] = []
+    i = 0
+    while i < len(lines):
+        if "\t" in lines[i]:
+            rows: list[str] = []
+            while i < len(lines) and ("\t" in lines[i] or not lines[i].strip()):
+                rows.append(lines[i] if "\t" in lines[i] else "")
+                i += 1
+            trailing = 0
+            while rows and not rows[-1]:  # trailing blanks belong to the prose after the table
+                rows.pop()
+                trailing += 1
+            blocks.append(("table", rows))
+            blocks.extend(("blank", []) for _ in range(trailing))
+            continue
+        blocks.append(("prose", [lines[i]]) if lines[i].strip() else ("blank", []))
+        i += 1
+    return blocks
+
+
+def _col_widths(pdf: FPDF, rows: list[list[str]], available: float, pad: float) -> list[float]:
+    """Column widths that fit `available`: never narrower than a column's longest word, the rest
+    shared in proportion to how much wider each column would like to be."""
+    ncols = max(len(r) for r in rows)
+    natural = [2 * pad + 12.0] * ncols
+    minimum = [2 * pad + 12.0] * ncols
+    for row in rows:
+        for j, cell in enumerate(row):
+            natural[j] = max(natural[j], pdf.get_string_width(cell) + 2 * pad + 1)
+            for word in cell.split():
+                minimum[j] = max(minimum[j], pdf.get_string_width(word) + 2 * pad + 1)
+    if sum(natural) <= available:
+        return [w * available / sum(natural) for w in natural]
+    spare = available - sum(minimum)
+    if spare <= 0:
+        return [w * available / sum(minimum) for w in minimum]
+    want = [n - m for n, m in zip(natural, minimum, strict=True)]
+    return [m + spare * w / sum(want) for m, w in zip(minimum, want, strict=True)]
+
+
+def _heading_count(rows: list[list[str]]) -> int:
+    """Leading rows before the first data row (an index in the first cell or a numeric cell)."""
+    for n, row in enumerate(rows):
+        if _INT_CELL.match(row[0]) or n >= 4:
+            return n
+    return 0
+
+
+def _draw_table(
+    pdf: FPDF, rows: list[list[str]], size: float, headings: int, repeat_headings: bool
+) -> None:
+    pad = 2.0
+    ncols = max(len(r) for r in rows)
+    rows = [r + [""] * (ncols - len(r)) for r in rows]
+    font = size
+    while True:  # shrink until every column holds its longest word
+        pdf.set_font("vn", size=font)
+        widths = _col_widths(pdf, rows, pdf.epw, pad)
+        longest = max(pdf.get_string_width(w) for r in rows for c in r for w in c.split() or [""])
+        if min(widths) >= 2 * pad + 12 and all(
+            pdf.get_string_width(w) + 2 * pad <= widths[j] for r in rows for j, c in enumerate(r) for w in c.split()
+        ) or font <= 5 or longest == 0:
+            break
+        font -= 0.5
+    with pdf.table(
+        col_widths=tuple(widths),
+        width=pdf.epw,
+        line_height=font * 1.25,
+        first_row_as_headings=headings > 0,
+        num_heading_rows=max(headings, 1),
+        repeat_headings=1 if repeat_headings else 0,
+        headings_style=FontFace(emphasis=None),
+        text_align="LEFT",
+        v_align="TOP",
+        padding=pad,
+    ) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.set_font("vn", size=size)
+
+
+def _landscape(pdf: FPDF) -> bool:
+    return str(getattr(pdf.cur_orientation, "value", pdf.cur_orientation)) == "L"  # an enum in fpdf2 2.8
+
+
+def _write_prose(pdf: FPDF, line: str, size: float, sup: str) -> None:
+    """One source line as a paragraph wrapped to the page width; `<sup>n</sup>` raised, plain or dropped."""
+    height = size * 1.35
+    parts = _MD_SUP.split(_plain(line) if "<sup>" not in line else _MD_MARKUP.sub("", _MD_HEADING.sub("", line)))
+    for k, part in enumerate(parts):
+        if not part:
+            continue
+        if k % 2 == 0:
+            pdf.write(height, part)
+        elif sup == "raised":
+            pdf.char_vpos = "SUP"
+            pdf.write(height, part)
+            pdf.char_vpos = "LINE"
+        elif sup == "plain":
+            pdf.write(height, part)
+    pdf.ln(height)
+
+
+def report_pdf(
+    path: Path,
+    text: str,
+    font: Path | None = None,
+    size: float = 12,
+    *,
+    repeat_headings: bool = True,
+    source_breaks: bool = True,
+    sup: str = "raised",
+) -> Path:
+    """A text-layer PDF of a sample report, laid out like the original: prose paragraphs wrapped to
+    the page width with the markdown markers dropped, and every run of "\t"-separated lines drawn as
+    a ruled table (fpdf2 `pdf.table()`, each cell's text wrapped inside it), on landscape pages with
+    a smaller font when it has 8 columns or more, breaking across pages where it must.
+
+    `repeat_headings`: fpdf2 repeats the heading rows on each page a table runs onto.
+    `source_breaks`: a blank line inside a table (where the exported document's page ended) starts
+    a new page, so the source's repeated headers and wrapped row rests land at the top of a page.
+    `sup`: `<sup>n</sup>` is drawn `raised` (small, above the line), `plain`, or `drop`ped."""
+    pdf = _pdf(font, size)
+    pdf.add_page()
+    for kind, lines in _report_blocks(text):
+        if kind == "blank":
+            pdf.ln(size * 0.5)
+            continue
+        if kind == "prose":
+            if _landscape(pdf):
+                pdf.add_page(orientation="P")
+            _write_prose(pdf, lines[0], size, sup)
+            continue
+        pieces: list[list[list[str]]] = [[]]
+        for line in lines:
+            if line:
+                pieces[-1].append([_plain(c) for c in line.split("\t")])
+            elif pieces[-1]:
+                pieces.append([])
+        pieces = [p for p in pieces if p]
+        ncols = max(len(r) for p in pieces for r in p)
+        if ncols >= 8 and not _landscape(pdf):
+            pdf.add_page(orientation="L")
+        table_size = min(size, 9.0) if ncols < 8 else min(size, 8.0)
+        header = pieces[0][: _heading_count(pieces[0])]
+        if not source_breaks:
+            pieces = [[r for p in pieces for r in p]]
+        for n, piece in enumerate(pieces):
+            if n:
+                pdf.add_page(orientation=pdf.cur_orientation)
+            headings = len(header) if piece[: len(header)] == header else 0
+            _draw_table(pdf, [r for r in piece if any(c for c in r)], table_size, headings, repeat_headings)
+        pdf.ln(size * 0.5)
     pdf.output(str(path))
     return path
 
