@@ -129,7 +129,7 @@ def segment_blocks(page: PageText) -> tuple[Block, ...]:
             continue
         if saw_blank and blank_breaks and open_kind != "footnote":
             close()
-        saw_blank = False
+        after_blank, saw_blank = saw_blank, False
         lead = len(raw) - len(raw.lstrip())
         piece = (ln.char_start + lead, ln.char_start + len(raw.rstrip()))
         if _is_table_line(page, ln.char_start, ln.char_end, raw):
@@ -157,6 +157,9 @@ def segment_blocks(page: PageText) -> tuple[Block, ...]:
             and not starts_new
             and first_char.islower()
             and (not open_pieces or open_kind == "footnote")
+            # Right under a footnote line (no blank line between), a lowercase line continues the
+            # footnote, as in PDF text where footnotes wrap at the page foot.
+            and (after_blank or not open_pieces)
         ):
             # A body paragraph resumes after the footnotes that interrupted it.
             close()

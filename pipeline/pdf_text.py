@@ -12,6 +12,7 @@ chars (boxes kept), recorded in `PageText.table_rows`. Pages without paths never
 
 from __future__ import annotations
 
+import statistics
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -141,6 +142,7 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
     try:
         chars: list[str] = []
         boxes: list[Box | None] = []
+        sizes: list[float | None] = []
         pending_cr = False
         for i in range(textpage.count_chars()):
             code = pdfium_c.FPDFText_GetUnicode(textpage, i)
@@ -157,10 +159,12 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
             if pending_cr and ch != "\n":
                 chars.append("\n")
                 boxes.append(None)
+                sizes.append(None)
             pending_cr = False
             if ch == "\n" or (generated and ch.isspace()):
                 chars.append(ch)
                 boxes.append(None)
+                sizes.append(None)
                 continue
             x0, y0, x1, y1 = textpage.get_charbox(i, loose=True)  # bottom-left origin
             box = (round(x0 - left, 2), round(top - y1, 2), round(x1 - left, 2), round(top - y0, 2))
@@ -179,8 +183,10 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
             nfc = unicodedata.normalize("NFC", ch)
             chars.append(nfc if len(nfc) == 1 else ch)  # one char in, one char out: boxes stay aligned
             boxes.append(None if ch.isspace() and (x1 - x0) <= 0 else box)
+            sizes.append(pdfium_c.FPDFText_GetFontSize(textpage, i) or None)
     finally:
         textpage.close()
+    chars, boxes = mark_superscripts(chars, boxes, sizes)
     text = "".join(chars)
     box_t = tuple(boxes)
     return PageText(
@@ -192,6 +198,73 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
         width=round(width, 2),
         height=round(height, 2),
     )
+
+
+SUP_SIZE_RATIO = 0.8  # a footnote mark is set at most this size of the text beside it
+SUP_RAISE_RATIO = 0.15  # and its bottom sits above the line's baseline by this share of the size
+
+
+def mark_superscripts(
+    chars: list[str], boxes: list[Box | None], sizes: list[float | None]
+) -> tuple[list[str], list[Box | None]]:
+    """Wrap raised footnote marks in synthesized `<sup>…</sup>` (no boxes), as text exports write
+    them, so "21¹ văn bản" is not read as 211. A mark that pdfium put on a line of its own (the mark
+    that opens a footnote) is joined to the line that follows it."""
+    lines: list[tuple[int, int]] = []
+    start = 0
+    for k, ch in enumerate(chars):
+        if ch == "\n":
+            lines.append((start, k))
+            start = k + 1
+    lines.append((start, len(chars)))
+
+    def line_stats(idx: list[int]) -> tuple[float, float] | None:
+        sized = [k for k in idx if sizes[k] and boxes[k] is not None]
+        if not sized:
+            return None
+        return statistics.median(sizes[k] or 0.0 for k in sized), statistics.median(
+            (boxes[k] or (0, 0, 0, 0))[3] for k in sized
+        )
+
+    sup = [False] * len(chars)
+    join_next: set[int] = set()  # indexes of "\n" to drop after a mark-only line
+    for li, (s, e) in enumerate(lines):
+        idx = [k for k in range(s, e) if not chars[k].isspace()]
+        digits = [k for k in idx if chars[k].isdigit()]
+        if idx and len(idx) <= 3 and len(digits) == len(idx) and li + 1 < len(lines):
+            nxt = line_stats([k for k in range(*lines[li + 1]) if not chars[k].isspace()])
+            size = statistics.median(sizes[k] or 0.0 for k in idx)
+            if nxt and size and size < SUP_SIZE_RATIO * nxt[0]:
+                for k in idx:
+                    sup[k] = True
+                join_next.add(e)
+            continue
+        others = [k for k in idx if not chars[k].isdigit()]
+        stats = line_stats(others)
+        if stats is None:
+            continue
+        med_size, baseline = stats
+        for k in digits:
+            box = boxes[k]
+            if sizes[k] and box is not None and sizes[k] < SUP_SIZE_RATIO * med_size:
+                if box[3] < baseline - SUP_RAISE_RATIO * med_size:
+                    sup[k] = True
+    if not any(sup):
+        return chars, boxes
+    out_c: list[str] = []
+    out_b: list[Box | None] = []
+    for k, ch in enumerate(chars):
+        if k in join_next:
+            continue
+        if sup[k] and (k == 0 or not sup[k - 1]):
+            out_c.extend("<sup>")
+            out_b.extend([None] * 5)
+        out_c.append(ch)
+        out_b.append(boxes[k])
+        if sup[k] and (k + 1 == len(chars) or not sup[k + 1]):
+            out_c.extend("</sup>")
+            out_b.extend([None] * 6)
+    return out_c, out_b
 
 
 def _transcoded(page: PageText, encoding: str) -> PageText:

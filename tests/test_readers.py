@@ -549,3 +549,25 @@ def test_uncertain_legacy_text_is_not_guessed() -> None:
 def test_plain_text_reader_uses_the_legacy_tables() -> None:
     data = "Céng hßa x· héi chñ nghÜa ViÖt Nam\nThñ t\u00adíng ChÝnh phñ\n".encode("latin-1")
     assert decode_text(data) == ("Cộng hòa xã hội chủ nghĩa Việt Nam\nThủ tướng Chính phủ\n", "text:TCVN3")
+
+
+def test_raised_small_digits_become_sup_marks() -> None:
+    from pipeline.pdf_text import mark_superscripts
+
+    def boxes(text: str, bottom: float) -> list[tuple[float, float, float, float] | None]:
+        return [None if c == "\n" else (float(i), bottom - 10, float(i + 1), bottom) for i, c in enumerate(text)]
+
+    body = "ban hành 21"
+    mark = "1"
+    rest = " văn bản\n"
+    note_mark, note = "2", "\nCông văn số 1345/UBND"
+    chars = list(body + mark + rest + note_mark + note)
+    b = boxes(body, 100) + boxes(mark, 95) + boxes(rest, 100) + boxes(note_mark, 195) + boxes(note, 200)
+    sizes = [12.0] * len(body) + [7.0] + [12.0] * len(rest) + [6.0] + [10.0] * len(note)
+    for k, c in enumerate(chars):
+        if c == "\n":
+            b[k], sizes[k] = None, None
+    out, out_boxes = mark_superscripts(chars, b, sizes)
+    assert "".join(out) == "ban hành 21<sup>1</sup> văn bản\n<sup>2</sup>Công văn số 1345/UBND"
+    assert len(out_boxes) == len(out)
+    assert out_boxes[out.index("<")] is None
