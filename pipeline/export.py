@@ -127,14 +127,38 @@ def to_json(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
+def to_parquet(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
+    """Parquet for analysts: objects (cells, continued_from) as JSON text, lists as lists."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
+            return json.dumps(value, ensure_ascii=False)
+        return value
+
+    data = {c: [cell(row.get(c)) for row in rows] for c in columns}
+    arrays = {}
+    for c, values in data.items():
+        try:
+            arrays[c] = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the column as text
+            arrays[c] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    table = pa.table(arrays) if rows else pa.table({c: pa.array([], type=pa.string()) for c in columns})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
 def write_tables(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
-    """Write every table as CSV and JSON (headers even when empty); returns the paths written."""
+    """Write every table as CSV, JSON and Parquet (headers even when empty); returns the paths written."""
     written = []
     for name, columns in TABLE_COLUMNS.items():
         rows = [{c: row.get(c) for c in columns} for row in tables.get(name, [])]
         for path, data in (
             (out_dir / f"{name}.csv", to_csv(rows, columns)),
             (out_dir / f"{name}.json", to_json(rows)),
+            (out_dir / f"{name}.parquet", to_parquet(rows, columns)),
         ):
             atomic_write(path, data)
             written.append(path)

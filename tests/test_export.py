@@ -22,6 +22,14 @@ def test_every_table_is_written_with_its_header(tmp_path: Path, samples: list[Pa
         assert isinstance(rows, list)
     docs = json.loads((tmp_path / "documents.json").read_text(encoding="utf-8"))
     assert docs[0]["doc_type"] == "BÁO CÁO" and docs[0]["status"] == "ok"
+    import pandas as pd
+
+    for name, columns in TABLE_COLUMNS.items():
+        frame = pd.read_parquet(tmp_path / f"{name}.parquet")
+        assert list(frame.columns) == columns
+        assert len(frame) == len(tables[name])
+    figures = pd.read_parquet(tmp_path / "figures.parquet")
+    assert figures["value"].dtype == "float64"
 
 
 def test_provenance_fields_follow_every_record(samples: list[Path]) -> None:
