@@ -178,7 +178,11 @@ def _signer(lines: list[str]) -> str | None:
         if i > len(lines) // 3 and _APPENDIX.match(line):
             end = i
             break
-    body = lines[:end]
+    # The signature closes the body, before any appendix; some reports sign after their appendix.
+    return _signer_in(lines[:end]) or (_signer_in(lines) if end < len(lines) else None)
+
+
+def _signer_in(body: list[str]) -> str | None:
     for i in range(len(body) - 1, -1, -1):
         cleaned = _clean(body[i])
         if not cleaned or not _POSITION.search(cleaned) or any(c.islower() for c in cleaned):

@@ -756,7 +756,8 @@ def service_findings(services: Sequence[ServiceRecord], tables: Sequence[TableRo
 
 
 def _sum_findings(tables: Sequence[TableRowRecord]) -> list[Finding]:
-    totals_row = compile_service_rules(get_rules()).totals_row
+    compiled = compile_service_rules(get_rules())
+    totals_row = compiled.totals_row
     by_table: dict[tuple[str, str], list[TableRowRecord]] = defaultdict(list)
     for row in tables:
         by_table[(row.prov.doc_id, row.table_id)].append(row)
@@ -769,7 +770,8 @@ def _sum_findings(tables: Sequence[TableRowRecord]) -> list[Finding]:
                 continue
             parts = [r for r in body[:k] if not any(totals_row.search(c) for _, c in r.cells[:2] if c)]
             for j, (name, cell) in enumerate(row.cells):
-                if "%" in cell or j == 0:
+                # Rates and percentages do not add up across rows; only counts are checked.
+                if "%" in cell or "%" in name or j == 0 or map_header(name.split(" / "), compiled)[0] == "rate_reported":
                     continue
                 value = _number(cell)
                 if value is None:
