@@ -56,22 +56,36 @@ def scan_pdf(source: Path, target: Path) -> Path:
 def run(inputs: Path, out: Path, workers: int) -> tuple[float, dict[str, list[dict[str, Any]]]]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "de06"), "run", str(inputs), "--out", str(out), "--quiet", "--force",
-         "--workers", str(workers)],
+        [
+            str(ROOT / ".venv" / "bin" / "de06"),
+            "run",
+            str(inputs),
+            "--out",
+            str(out),
+            "--quiet",
+            "--force",
+            "--workers",
+            str(workers),
+        ],
         capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise RuntimeError(proc.stderr[-2000:])
-    tables = {t: json.loads((out / f"{t}.json").read_text("utf-8")) for t in ("documents", "references",
-                                                                           "figures", "services")}
+    tables = {
+        t: json.loads((out / f"{t}.json").read_text("utf-8"))
+        for t in ("documents", "references", "figures", "services")
+    }
     return seconds, tables
 
 
 KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
-    "references": lambda r: (r["type"], number_key(r["number"]) if r["number"] else " ".join(r["text"].split()),
-                             r["date"]),
+    "references": lambda r: (
+        r["type"],
+        number_key(r["number"]) if r["number"] else " ".join(r["text"].split()),
+        r["date"],
+    ),
     "figures": lambda r: (r["kind"], round(r["value"], 4)),
     "services": lambda r: (r["service_id"], r["source_kind"], r["catalog"]),
 }
@@ -103,8 +117,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     wanted = [s for s in args.samples.split(",") if s]
-    samples = [p for p in sorted((ROOT / "corpus" / "samples").glob("*.txt"))
-               if not wanted or p.name[:3] in wanted]
+    samples = [
+        p for p in sorted((ROOT / "corpus" / "samples").glob("*.txt")) if not wanted or p.name[:3] in wanted
+    ]
     dirs = {form: OUT / "in" / form for form in ("text", "pdf", "scan")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
@@ -125,16 +140,22 @@ def main() -> int:
     results["mean_ocr_confidence"] = round(sum(conf) / len(conf), 2) if conf else None
     for table, key in KEYS.items():
         base = per_stem(runs["text"][1][table], key)
-        results[table] = {form: compare(base, per_stem(runs[form][1][table], key)) for form in ("pdf", "scan")}
+        results[table] = {
+            form: compare(base, per_stem(runs[form][1][table], key)) for form in ("pdf", "scan")
+        }
     (OUT / "scan_parity.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    print(f"samples: {', '.join(p.name[:3] for p in samples)}; scanned pages: {pages}; "
-          f"seconds {results['seconds']}; mean OCR confidence {results['mean_ocr_confidence']}")
+    print(
+        f"samples: {', '.join(p.name[:3] for p in samples)}; scanned pages: {pages}; "
+        f"seconds {results['seconds']}; mean OCR confidence {results['mean_ocr_confidence']}"
+    )
     print(f"{'table':<11} {'form':<5} {'text':>5} {'other':>6} {'common':>7} {'recall':>7} {'precision':>9}")
     for table in KEYS:
         for form in ("pdf", "scan"):
             r = results[table][form]
-            print(f"{table:<11} {form:<5} {r['text']:>5} {r['other']:>6} {r['common']:>7} "
-                  f"{r['recall']:>7.3f} {r['precision']:>9.3f}")
+            print(
+                f"{table:<11} {form:<5} {r['text']:>5} {r['other']:>6} {r['common']:>7} "
+                f"{r['recall']:>7.3f} {r['precision']:>9.3f}"
+            )
     return 0
 
 

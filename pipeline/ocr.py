@@ -11,10 +11,13 @@ import csv
 import io
 import os
 import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 import pytesseract
+import regex
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.config import OCR_TIMEOUT_SECONDS, RunOptions
@@ -86,7 +89,8 @@ def parse_tsv(tsv: str) -> list[tuple[tuple[int, int, int, int], str, Box, float
 
 
 def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: tuple[int, int]) -> PageText:
-    """Build a `PageText` from TSV: words joined by one space, Tesseract lines by "\\n"."""
+    """Build a `PageText` from TSV: words joined by one space, Tesseract lines by "\\n", then table
+    rows rebuilt from the word boxes (`rebuild_table_rows`)."""
     chars: list[str] = []
     boxes: list[Box | None] = []
     confs: list[float | None] = []
@@ -112,7 +116,7 @@ def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: t
     text = "".join(chars)
     box_t = tuple(boxes)
     conf_t = tuple(confs)
-    return PageText(
+    page = PageText(
         page=page_number,
         text=text,
         method=method,
@@ -122,13 +126,67 @@ def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: t
         width=round(size[0] * scale, 2),
         height=round(size[1] * scale, 2),
     )
+    return rebuild_table_rows(page)
 
 
 def ocr_image_page(image: Image.Image, page_number: int, options: RunOptions, scale: float = 1.0) -> PageText:
     """OCR one page image; boxes are pixel boxes times `scale` (72/dpi gives PDF points)."""
     method = ocr_method(options.ocr_lang)
-    tsv = run_tesseract(_ocr_ready(image), options.ocr_lang, options.ocr_psm)
+    tsv = run_tesseract(_without_grid(_ocr_ready(image)), options.ocr_lang, options.ocr_psm)
     return page_from_tsv(tsv, page_number, method, scale, image.size)
+
+
+GRID_MIN_VERTICAL = 3
+"""Vertical rules a page needs before its grid is erased: a ruled table has one per column edge,
+prose pages have none (their images, and so their OCR, stay exactly as they were)."""
+
+
+def _without_grid(image: Image.Image) -> Image.Image:
+    """The page with a ruled table's grid lines painted white. Tesseract (psm 3) reads cell text
+    that touches a rule as garbage ("|auMoanMB", whole rows lost); without the rules the cells are
+    plain text blocks that `rebuild_table_rows` puts back into rows by their word boxes."""
+    import numpy as np  # a dependency of pandas/spacy; only needed here
+
+    gray = np.asarray(image.convert("L"))
+    height, width = gray.shape
+    dark = gray < 160
+    # A rule is a straight dark run longer than any glyph stroke (an em dash is ~0.2 in).
+    run = max(60, min(height, width) // 25)
+
+    def runs(mask: np.ndarray, length: int) -> np.ndarray:
+        """Pixels in a horizontal run of >= `length` dark pixels: an erosion then a dilation by a
+        1 x `length` line, each done in log2(length) shifted ANDs/ORs (fast on whole pages)."""
+        eroded = mask.copy()
+        span = 1
+        while span < length:
+            step = min(span, length - span)
+            eroded[:, :-step] &= eroded[:, step:]
+            eroded[:, -step:] = False
+            span += step
+        grown = eroded.copy()
+        span = 1
+        while span < length:
+            step = min(span, length - span)
+            grown[:, step:] |= grown[:, :-step].copy()
+            span += step
+        return grown
+
+    if width <= run or height <= run:
+        return image
+    vertical = runs(dark.T, run).T
+    columns = np.flatnonzero(vertical.sum(axis=0) >= run)
+    edges = int(np.count_nonzero(np.diff(columns) > 3)) + (1 if columns.size else 0)
+    if edges < GRID_MIN_VERTICAL:
+        return image
+    grid = vertical | runs(dark, run)
+    # anti-aliased rule edges are lighter than the threshold: widen the mask by one pixel
+    grid[1:, :] |= grid[:-1, :].copy()
+    grid[:-1, :] |= grid[1:, :].copy()
+    grid[:, 1:] |= grid[:, :-1].copy()
+    grid[:, :-1] |= grid[:, 1:].copy()
+    cleaned = gray.copy()
+    cleaned[grid] = 255
+    return Image.fromarray(cleaned, mode="L") if image.mode == "L" else Image.fromarray(cleaned).convert(image.mode)
 
 
 def _ocr_ready(image: Image.Image) -> Image.Image:
@@ -187,3 +245,399 @@ def ocr_image_file(input_file: InputFile, options: RunOptions) -> tuple[PageText
     image = _open_image(input_file)
     count = int(getattr(image, "n_frames", 1))
     return tuple(ocr_image_page(_frame(image, n), n, options) for n in range(1, count + 1))
+
+
+# ------------------------------------------------------------------------------------ tables
+# Tesseract reads a ruled table as blocks of loose lines: a row's cells may land in different
+# blocks and a wrapped cell's lines interleave with the next cells. `rebuild_table_rows` finds
+# tables from word geometry alone (no image needed, so recorded TSV replays it) and rewrites each
+# table row as one line of "\t"-joined cells, like `pdf_text.apply_tables` does for text layers.
+
+_ARTEFACT = regex.compile(r"^[|\[\]{}—_]+$")
+"""A token that is only a grid line read as text (`|`, `[`, `]`, `—`): never a cell value (`l`,
+`I`, `!` can be real text, so they stay)."""
+_EDGE_JUNK = "|[]{}"
+"""Grid-line characters glued to a cell value ("3415]") that are trimmed inside table rows."""
+_INDEX_CELL = regex.compile(r"^(?:\d{1,3}|[IVXL]{1,5}|[a-zđ])[.)]?$")
+_NUMERIC_CELL = regex.compile(r"^[-+]?(?:\d[\d.,]*%?|-)$")
+TABLE_WIDE_GAP = 0.8
+"""A gap between words wider than this many word heights separates cells: inter-word spaces of
+body text (justified prose included) stay under ~0.5 height, a ruled cell adds two paddings."""
+TABLE_MIN_SEPARATION = 0.12
+"""A column boundary is an x-range no word of the table covers, at least this many heights wide."""
+TABLE_MAX_LINE_GAP = 1.6
+"""Lines further apart than this many heights are not one table (a paragraph break)."""
+TABLE_ROW_PITCH = 1.22
+"""A line this much further below its predecessor than the table's tightest line pitch starts a
+new row: a wrapped cell keeps the font's leading, a ruled row boundary adds paddings and a rule."""
+
+
+@dataclass(slots=True)
+class _Word:
+    start: int
+    end: int
+    """`[start, end)`: the chars kept (grid-line characters at the edges trimmed)."""
+    box: Box
+    line: int
+    """0-based index of the Tesseract line (page line) holding the word."""
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+@dataclass(slots=True)
+class _VRow:
+    """One visual line across the page: words of every Tesseract line at that height, left to right."""
+
+    words: list[_Word]
+    top: float
+    bottom: float
+    height: float
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    """The wide gaps between consecutive words (x ranges)."""
+
+
+@dataclass(slots=True)
+class _Boundary:
+    x0: float
+    x1: float
+    support: int
+    """Rows in which a wide gap lies on this boundary (a real column edge shows in most rows)."""
+
+    @property
+    def mid(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+def _page_words(page: PageText) -> tuple[list[_Word], list[_Word]]:
+    """(words, grid-line artefacts) of an OCR'd page: runs of non-space chars sharing one box."""
+    assert page.boxes is not None
+    text, boxes = page.text, page.boxes
+    words: list[_Word] = []
+    artefacts: list[_Word] = []
+    line = 0
+    i = 0
+    while i < len(text):
+        if text[i] == "\n":
+            line += 1
+        if text[i].isspace() or boxes[i] is None:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(text) and not text[j].isspace() and boxes[j] == boxes[i]:
+            j += 1
+        token = text[i:j]
+        box = boxes[i]
+        assert box is not None
+        if _ARTEFACT.match(token):
+            artefacts.append(_Word(i, j, box, line))
+        else:
+            lo, hi = i, j
+            while hi - lo > 1 and text[lo] in _EDGE_JUNK and not text[lo + 1].isspace():
+                lo += 1
+            while hi - lo > 1 and text[hi - 1] in _EDGE_JUNK:
+                hi -= 1
+            words.append(_Word(lo, hi, box, line))
+        i = j
+    return words, artefacts
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
+
+
+def _visual_rows(words: list[_Word]) -> list[_VRow]:
+    """Tesseract lines merged into visual lines by vertical overlap with their horizontal neighbour
+    (local, so a slightly skewed page still pairs cells of one row), sorted top to bottom."""
+    by_line: dict[int, list[_Word]] = defaultdict(list)
+    for w in words:
+        by_line[w.line].append(w)
+    groups: list[list[_Word]] = []
+    for line_words in sorted(by_line.values(), key=lambda ws: _median([(w.box[1] + w.box[3]) / 2 for w in ws])):
+        top = _median([w.box[1] for w in line_words])
+        bottom = _median([w.box[3] for w in line_words])
+        x0 = min(w.box[0] for w in line_words)
+        placed = False
+        for group in reversed(groups[-8:]):  # only recent groups can share this height
+            near = min(group, key=lambda w: abs((w.box[0] + w.box[2]) / 2 - x0))
+            overlap = min(bottom, near.box[3]) - max(top, near.box[1])
+            if overlap >= 0.5 * min(bottom - top, near.box[3] - near.box[1]):
+                group.extend(line_words)
+                placed = True
+                break
+        if not placed:
+            groups.append(list(line_words))
+    rows: list[_VRow] = []
+    for group in groups:
+        group.sort(key=lambda w: w.box[0])
+        height = _median([w.height for w in group])
+        row = _VRow(group, min(w.box[1] for w in group), max(w.box[3] for w in group), height)
+        right = group[0].box[2]
+        for w in group[1:]:
+            if w.box[0] - right >= TABLE_WIDE_GAP * height:
+                row.gaps.append((right, w.box[0]))
+            right = max(right, w.box[2])
+        rows.append(row)
+    rows.sort(key=lambda r: (r.top + r.bottom) / 2)
+    return rows
+
+
+def _free_piece(x0: float, x1: float, covers: list[tuple[float, float]]) -> tuple[float, float] | None:
+    """The widest part of `[x0, x1]` that no interval in `covers` overlaps."""
+    pieces = [(x0, x1)]
+    for c0, c1 in covers:
+        nxt = []
+        for p0, p1 in pieces:
+            if c1 <= p0 or c0 >= p1:
+                nxt.append((p0, p1))
+                continue
+            if c0 > p0:
+                nxt.append((p0, c0))
+            if c1 < p1:
+                nxt.append((c1, p1))
+        pieces = nxt
+    return max(pieces, key=lambda p: p[1] - p[0]) if pieces else None
+
+
+def _grow_table(rows: list[_VRow], first: int, unit: float) -> tuple[int, list[_Boundary]]:
+    """Rows `first..end-1` that keep one column structure, and its boundaries. A row that covers a
+    boundary two rows agreed on ends the table; a boundary only one row had is dropped instead."""
+    bounds = [_Boundary(g0, g1, 1) for g0, g1 in rows[first].gaps]
+    covers = [(w.box[0], w.box[2]) for w in rows[first].words]
+    end = first + 1
+    while end < len(rows):
+        row = rows[end]
+        if row.top - rows[end - 1].bottom > TABLE_MAX_LINE_GAP * unit:
+            break
+        spans = [(w.box[0], w.box[2]) for w in row.words]
+        kept: list[_Boundary] = []
+        broken = False
+        for b in bounds:
+            piece = _free_piece(b.x0, b.x1, spans)
+            if piece is None or piece[1] - piece[0] < TABLE_MIN_SEPARATION * unit:
+                if b.support >= 2:
+                    broken = True
+                    break
+                continue
+            on_gap = any(g0 <= piece[1] and g1 >= piece[0] for g0, g1 in row.gaps)
+            kept.append(_Boundary(piece[0], piece[1], b.support + on_gap))
+        if broken or sum(1 for b in kept if b.support >= 2 or len(kept) >= 2) < 2:
+            break
+        for g0, g1 in row.gaps:
+            if any(g0 <= b.x1 and g1 >= b.x0 for b in kept):
+                continue
+            piece = _free_piece(g0, g1, covers)  # a column no earlier row had text in (an empty cell)
+            if piece is not None and piece[1] - piece[0] >= TABLE_MIN_SEPARATION * unit:
+                kept.append(_Boundary(piece[0], piece[1], 1))
+        bounds = sorted(kept, key=lambda b: b.x0)
+        covers.extend(spans)
+        end += 1
+    return end, [b for b in bounds if b.support >= 2]
+
+
+def _row_cells(row: _VRow, bounds: list[_Boundary]) -> dict[int, list[_Word]]:
+    """The words of one visual line by column: a boundary between two words (or a wide gap) splits,
+    each piece goes to the column its left edge is in (a spanning cell to its first column)."""
+    mids = [b.mid for b in bounds]
+    pieces: list[list[_Word]] = [[row.words[0]]]
+    for prev, w in zip(row.words, row.words[1:], strict=False):
+        split = any(prev.box[2] <= m <= w.box[0] for m in mids) or any(
+            g0 <= prev.box[2] and w.box[0] <= g1 for g0, g1 in row.gaps
+        )
+        if split:
+            pieces.append([w])
+        else:
+            pieces[-1].append(w)
+    cells: dict[int, list[_Word]] = defaultdict(list)
+    for piece in pieces:
+        col = sum(1 for m in mids if m < piece[0].box[0])
+        cells[col].extend(piece)
+    return cells
+
+
+def _logical_rows(page: PageText, lines: list[tuple[_VRow, dict[int, list[_Word]]]]) -> list[list[int]]:
+    """Visual lines grouped into table rows (indexes into `lines`). A line starts a row when it has an
+    index in the first column, a numeric cell (numbers do not wrap), text in a column the line above
+    left empty, or sits a row padding lower than the table's wrapped lines (a ruled row edge).
+    Otherwise it is the wrapped rest of the cells above (cells are top-aligned)."""
+    def cell_text(words: list[_Word]) -> str:
+        return " ".join(page.text[w.start : w.end] for w in words)
+
+    centres = [(r.top + r.bottom) / 2 for r, _ in lines]
+    pitches = [b - a for a, b in zip(centres, centres[1:], strict=False)]
+    tight = min(pitches) if pitches else 0.0
+    groups: list[list[int]] = []
+    for k, (_, cells) in enumerate(lines):
+        first = cell_text(cells[0]).split(" ")[0] if 0 in cells else ""
+        new = (
+            not groups
+            or bool(_INDEX_CELL.match(first))
+            or any(_NUMERIC_CELL.match(cell_text(ws)) for ws in cells.values())
+            or not set(cells) <= set(lines[k - 1][1])
+            or pitches[k - 1] > TABLE_ROW_PITCH * tight
+        )
+        if new:
+            groups.append([k])
+        else:
+            groups[-1].append(k)
+    return groups
+
+
+def rebuild_table_rows(page: PageText) -> PageText:
+    """The OCR'd page with each table found in its word boxes rewritten as one line per row.
+
+    A table is a run of ≥ 2 visual lines with wide gaps that agree on ≥ 2 column boundaries (so
+    ≥ 3 columns: a two-column letterhead or justified prose never qualifies). Each row becomes one
+    line of "\t"-joined cells (a wrapped cell's lines joined by a space), every char keeping its
+    word box and confidence (synthesized tabs/spaces have none), recorded in `table_rows`. Grid-line
+    tokens (`|`, `]` …) inside a table are dropped. The rest of the page keeps Tesseract's lines and
+    order; a table goes before the first remaining line that starts below its top."""
+    if page.boxes is None or not page.text.strip():
+        return page
+    words, artefacts = _page_words(page)
+    rows = _visual_rows(words)
+    if len(rows) < 2:
+        return page
+    tables: list[tuple[list[_VRow], list[_Boundary]]] = []
+    i = 0
+    while i < len(rows):
+        if len(rows[i].gaps) < 2:
+            i += 1
+            continue
+        unit = _median([r.height for r in rows[i : i + 3]])
+        end, bounds = _grow_table(rows, i, unit)
+        members = rows[i:end]
+        mids = [b.mid for b in bounds]
+        structured = [r for r in members if sum(1 for g0, g1 in r.gaps if any(g0 <= m <= g1 for m in mids)) >= 2]
+        if len(bounds) >= 2 and len(structured) >= 2:
+            # Trailing lines after the last row with columns are prose unless they sit in a column.
+            last = max(members.index(r) for r in structured)
+            tables.append((members[: last + 1] + _tail(members[last + 1 :], members[last], unit), bounds))
+            i += len(tables[-1][0])
+        else:
+            i += 1
+    if not tables:
+        return page
+    return _rewrite(page, words, artefacts, tables)
+
+
+def _tail(rest: list[_VRow], last: _VRow, unit: float) -> list[_VRow]:
+    """Lines after a table's last structured row kept as its wrapped rest: close below it and
+    starting right of the table's left edge (a prose line after a table starts at the margin)."""
+    kept: list[_VRow] = []
+    prev = last
+    for row in rest:
+        if row.top - prev.bottom > 0.6 * unit or row.words[0].box[0] <= last.words[0].box[0] + 0.5 * unit:
+            break
+        kept.append(row)
+        prev = row
+    return kept
+
+
+def _rewrite(
+    page: PageText,
+    words: list[_Word],
+    artefacts: list[_Word],
+    tables: list[tuple[list[_VRow], list[_Boundary]]],
+) -> PageText:
+    assert page.boxes is not None
+    text, boxes = page.text, page.boxes
+    confs = page.confidences or tuple(None for _ in text)
+    taken = [False] * len(text)
+    emitted: list[tuple[float, list[tuple[list[str], list[Box | None], list[float | None]]]]] = []
+    for members, bounds in tables:
+        x0 = min(w.box[0] for r in members for w in r.words)
+        x1 = max(w.box[2] for r in members for w in r.words)
+        top, bottom = members[0].top, members[-1].bottom
+        for a in artefacts:  # grid lines inside the table are not text
+            cx, cy = (a.box[0] + a.box[2]) / 2, (a.box[1] + a.box[3]) / 2
+            if x0 - 20 <= cx <= x1 + 20 and top - 5 <= cy <= bottom + 5:
+                for k in range(a.start, a.end):
+                    taken[k] = True
+        lines = [(r, _row_cells(r, bounds)) for r in members]
+        out_rows = []
+        for group in _logical_rows(page, lines):
+            chars: list[str] = []
+            cboxes: list[Box | None] = []
+            cconfs: list[float | None] = []
+            for col in range(len(bounds) + 1):
+                if col:
+                    chars.append("\t")
+                    cboxes.append(None)
+                    cconfs.append(None)
+                first = True
+                for k in group:
+                    for w in lines[k][1].get(col, []):
+                        if not first:
+                            chars.append(" ")
+                            cboxes.append(None)
+                            cconfs.append(None)
+                        first = False
+                        chars.extend(text[w.start : w.end])
+                        cboxes.extend(boxes[w.start : w.end])
+                        cconfs.extend(confs[w.start : w.end])
+            out_rows.append((chars, cboxes, cconfs))
+        for r in members:
+            for w in r.words:
+                # the whole token goes (trimmed grid-line chars included) so no stray "]" stays behind
+                s, e = w.start, w.end
+                while s > 0 and not text[s - 1].isspace() and boxes[s - 1] == w.box:
+                    s -= 1
+                while e < len(text) and not text[e].isspace() and boxes[e] == w.box:
+                    e += 1
+                for k in range(s, e):
+                    taken[k] = True
+        emitted.append((top, out_rows))
+    # The rest of the page, Tesseract line by line, minus what went into a table.
+    prose: list[tuple[float | None, list[int]]] = []
+    start = 0
+    for end in [*(k for k, ch in enumerate(text) if ch == "\n"), len(text)]:
+        kept = [k for k in range(start, end) if not taken[k]]
+        if len(kept) == end - start or any(not text[k].isspace() for k in kept):
+            if len(kept) < end - start:  # part of the line went into a table: trim what is left
+                while kept and text[kept[0]].isspace():
+                    kept.pop(0)
+                while kept and text[kept[-1]].isspace():
+                    kept.pop()
+                kept = [k for n, k in enumerate(kept) if not (text[k] == " " and n and text[kept[n - 1]] == " ")]
+            tops = [b[1] for k in kept if (b := boxes[k]) is not None]
+            prose.append((min(tops) if tops else None, kept))
+        start = end + 1
+    out_lines: list[tuple[list[str], list[Box | None], list[float | None], bool]] = []
+    pending = sorted(emitted, key=lambda t: t[0])
+    for top, kept in prose:
+        while pending and top is not None and top > pending[0][0]:
+            out_lines.extend((c, b, f, True) for c, b, f in pending.pop(0)[1])
+        out_lines.append(([text[k] for k in kept], [boxes[k] for k in kept], [confs[k] for k in kept], False))
+    for _, rows_out in pending:
+        out_lines.extend((c, b, f, True) for c, b, f in rows_out)
+    chars_out: list[str] = []
+    boxes_out: list[Box | None] = []
+    confs_out: list[float | None] = []
+    row_ranges: list[tuple[int, int]] = []
+    for n, (chars, cboxes, cconfs, is_row) in enumerate(out_lines):
+        if n:
+            chars_out.append("\n")
+            boxes_out.append(None)
+            confs_out.append(None)
+        if is_row:
+            row_ranges.append((len(chars_out), len(chars_out) + len(chars)))
+        chars_out.extend(chars)
+        boxes_out.extend(cboxes)
+        confs_out.extend(cconfs)
+    new_text = "".join(chars_out)
+    box_t = tuple(boxes_out)
+    conf_t = tuple(confs_out) if page.confidences is not None else None
+    return PageText(
+        page=page.page,
+        text=new_text,
+        method=page.method,
+        lines=build_lines(new_text, box_t, conf_t),
+        boxes=box_t,
+        confidences=conf_t,
+        width=page.width,
+        height=page.height,
+        table_rows=tuple(row_ranges),
+    )
