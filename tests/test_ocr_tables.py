@@ -6,12 +6,11 @@ one `ocr` test renders a small ruled table to a 300-dpi PNG and OCRs it for real
 
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from resources import make_fixtures as fx
 
 from pipeline import ocr
 from pipeline.config import RunOptions
@@ -153,15 +152,6 @@ def test_one_row_with_wide_gaps_is_not_a_table() -> None:
     assert page.table_rows == ()
 
 
-def _load_fixtures() -> ModuleType:
-    path = Path(__file__).parent / "resources" / "make_fixtures.py"
-    spec = importlib.util.spec_from_file_location("de06_make_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 SMALL_TABLE = (
     "KẾT QUẢ TRIỂN KHAI DỊCH VỤ CÔNG\n\n"
     "STT\tDịch vụ công trực tuyến\tTổng số hồ sơ\tTiếp nhận trực tuyến\tTỷ lệ %\n"
@@ -174,7 +164,6 @@ SMALL_TABLE = (
 
 @pytest.mark.ocr
 def test_live_ocr_of_a_ruled_table(tmp_path: Path) -> None:
-    fx = _load_fixtures()
     pdf = fx.report_pdf(tmp_path / "table.pdf", SMALL_TABLE)
     png = fx.render_png(pdf, tmp_path / "table.png")
     from PIL import Image

@@ -10,14 +10,13 @@ text slice, a box inside the page). Differences that a PDF rightly has are liste
 
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from resources import make_fixtures as fx
 
 from pipeline.config import RunOptions
 from pipeline.document import process_document
@@ -31,16 +30,6 @@ pytestmark = pytest.mark.slow  # ~20 s: five renderings, each read twice
 NO_OCR = RunOptions(ocr="never")
 
 
-def _load_fixtures() -> ModuleType:
-    path = Path(__file__).parent / "resources" / "make_fixtures.py"
-    spec = importlib.util.spec_from_file_location("de06_make_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
 SAMPLES = sorted(fx.SAMPLES_DIR.glob("*.txt"))
 IDS = [p.stem[:3] for p in SAMPLES]
 

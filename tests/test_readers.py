@@ -7,13 +7,12 @@ Only tests marked `ocr` start Tesseract (one short page, twice); the rest monkey
 
 from __future__ import annotations
 
-import importlib.util
 import unicodedata
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from PIL import Image
+from resources import make_fixtures as fx
 
 from pipeline import ocr, pdf_text
 from pipeline.config import RunOptions
@@ -35,18 +34,6 @@ from pipeline.pdf_text import apply_tables, needs_ocr, ocr_pdf_page, plan_pdf
 from pipeline.plain_text import decode_text
 from pipeline.types import Box, PageText, build_lines
 
-
-def _load_fixtures() -> ModuleType:
-    # Loaded by path: tests/ is not a package, and "resources" is too generic a module name.
-    path = Path(__file__).parent / "resources" / "make_fixtures.py"
-    spec = importlib.util.spec_from_file_location("de06_make_fixtures", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-fx = _load_fixtures()
 SAMPLES = sorted(fx.SAMPLES_DIR.glob("*.txt"))
 AUTO = RunOptions()
 
