@@ -104,24 +104,15 @@ def shared_prefect_api(options: RunOptions) -> Iterator[None]:
 
 
 @flow(name="de06-run", log_prints=False, validate_parameters=False)
-def run_flow(inputs: list[InputFile], options: RunOptions) -> list[tuple[DocumentResult, bool]]:
+def run_flow(inputs: list[InputFile], options: RunOptions) -> list[DocumentResult]:
     """Process every input; failures come back as results with status=failed, never as a crash.
 
-    Returns each input's result and whether it came from the cache."""
+    Each finished document goes into the result cache at once, so a killed run resumes from there.
+    """
     progress = _progress
-    cache = ResultCache(Path(options.out_dir) / CACHE_DIRNAME) if options.use_cache else None
+    cache = _cache(options)
     results: dict[int, DocumentResult] = {}
-    cached_indexes: set[int] = set()
-    planning: dict[int, PrefectFuture[Any]] = {}
-    for index, input_file in enumerate(inputs):
-        cached = cache.get(input_file, options) if cache and not options.force else None
-        if cached is not None:
-            results[index] = cached
-            cached_indexes.add(index)
-            if progress:
-                progress("document", 1)
-        else:
-            planning[index] = plan_task.submit(input_file, options)
+    planning = {index: plan_task.submit(f, options) for index, f in enumerate(inputs)}
     ocr_waiting: dict[int, tuple[ReadPlan, list[PrefectFuture[Any]]]] = {}
     finishing: dict[int, PrefectFuture[Any]] = {}
     pages_reported: dict[int, int] = {}
@@ -155,22 +146,42 @@ def run_flow(inputs: list[InputFile], options: RunOptions) -> list[tuple[Documen
                 progressed = True
         if not progressed:
             time.sleep(0.02)
-    return [(results[i], i in cached_indexes) for i in range(len(inputs))]
+    return [results[i] for i in range(len(inputs))]
+
+
+def _cache(options: RunOptions) -> ResultCache | None:
+    return ResultCache(Path(options.out_dir) / CACHE_DIRNAME) if options.use_cache else None
 
 
 def run_documents(
     inputs: Sequence[InputFile], options: RunOptions, progress: ProgressCallback | None = None
 ) -> list[tuple[DocumentResult, bool]]:
-    """Run the flow with the task runner the options ask for."""
-    global _progress
-    _progress = progress
-  # a callback is no flow parameter: Prefect records parameters as JSON
-    try:
-        with shared_prefect_api(options):
-            runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
-            return runner_flow(list(inputs), options)
-    finally:
-        _progress = None
+    """Each input's result and whether it came from the cache.
+
+    Cached documents are taken before any orchestration starts; the flow (and Prefect's API
+    server, ~7 s) runs only when some input is new or changed.
+    """
+    cache = _cache(options)
+    done: dict[int, DocumentResult] = {}
+    if cache and not options.force:
+        for index, input_file in enumerate(inputs):
+            hit = cache.get(input_file, options)
+            if hit is not None:
+                done[index] = hit
+                if progress:
+                    progress("document", 1)
+    todo = [i for i in range(len(inputs)) if i not in done]
+    if todo:
+        global _progress
+        _progress = progress  # a callback is no flow parameter: Prefect records parameters as JSON
+        try:
+            with shared_prefect_api(options):
+                runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
+                for index, result in zip(todo, runner_flow([inputs[i] for i in todo], options), strict=True):
+                    done[index] = result
+        finally:
+            _progress = None
+    return [(done[i], i not in todo) for i in range(len(inputs))]
 
 
 def triage_all(paths: Sequence[str]) -> list[InputFile | tuple[str, str]]:
