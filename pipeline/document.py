@@ -180,7 +180,8 @@ def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings
         findings=tuple(numbered["findings"]),
         errors=tuple(errors),
         timings=timings,
-        pages=doc.pages,
+        # What the report needs (text and size); char boxes are already in every record's bbox.
+        pages=tuple(PageText(p.page, p.text, p.method, (), width=p.width, height=p.height) for p in doc.pages),
     )
 
 

@@ -22,7 +22,7 @@ def render_page_images(result: DocumentResult, path: str, out_dir: Path) -> dict
         return {}
     folder = out_dir / IMAGE_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    wanted = {p.page: folder / f"{result.info.doc_id}-p{p.page}.png" for p in result.pages}
+    wanted = {p.page: folder / f"{result.info.doc_id}-p{p.page}.jpg" for p in result.pages}
     missing = {n: f for n, f in wanted.items() if not f.exists()}
     if missing:
         if result.info.format == "image":
@@ -36,7 +36,8 @@ def _save(image: Image.Image, target: Path) -> None:
     if image.width > TARGET_WIDTH:
         image = image.resize((TARGET_WIDTH, round(image.height * TARGET_WIDTH / image.width)))
     tmp = target.with_name(f".{target.name}.tmp")
-    image.convert("L").save(tmp, format="PNG", optimize=True)
+    # JPEG: a tenth of the encoding time of an optimized PNG, and smaller for scans.
+    image.convert("L").save(tmp, format="JPEG", quality=70)
     tmp.replace(target)
 
 
