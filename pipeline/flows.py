@@ -19,7 +19,6 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
 from pipeline.cache import CACHE_DIRNAME, ResultCache
 from pipeline.config import RunOptions
@@ -30,6 +29,17 @@ from pipeline.types import DocumentResult, InputFile, PageText, StageError
 ProgressCallback = Callable[[str, int], None]
 """Called with ("document" | "page", how many) as work completes; set by the CLI for its bar."""
 _progress: ProgressCallback | None = None
+
+
+class _Opaque:
+    """A holder Prefect does not look into. Bare task arguments and flow results make Prefect walk
+    every page, record and char box looking for futures (13 s of a 55 s PDF run, measured);
+    `quote()` does not survive Dask's serialization, a plain object does."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
 
 
 @task(name="plan", cache_policy=NO_CACHE)
@@ -43,7 +53,8 @@ def ocr_page_task(input_file: InputFile, page_number: int, options: RunOptions) 
 
 
 @task(name="finish", cache_policy=NO_CACHE)
-def finish_task(plan: ReadPlan, pages: list[PageText | StageError], options: RunOptions) -> DocumentResult:
+def finish_task(read: _Opaque, options: RunOptions) -> DocumentResult:
+    plan, pages = read.value
     return finish_document(plan, pages, options)
 
 
@@ -104,16 +115,6 @@ def shared_prefect_api(options: RunOptions) -> Iterator[None]:
         server.stop()
 
 
-class _Opaque:
-    """A holder Prefect does not look into: returning the results bare makes Prefect walk every
-    record and char box for futures (13 s of a 55 s PDF run, measured)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: list[DocumentResult]) -> None:
-        self.value = value
-
-
 @flow(name="de06-run", log_prints=False, validate_parameters=False)
 def run_flow(inputs: list[InputFile], options: RunOptions) -> _Opaque:
     """Process every input; failures come back as results with status=failed, never as a crash.
@@ -144,8 +145,7 @@ def run_flow(inputs: list[InputFile], options: RunOptions) -> _Opaque:
             if done_pages == len(ocr_futures):
                 del ocr_waiting[index]
                 pages = [f.result() for f in ocr_futures]
-                # quote(): Prefect would otherwise walk every page and char box looking for futures.
-                finishing[index] = finish_task.submit(quote(plan), quote(pages), options)
+                finishing[index] = finish_task.submit(_Opaque((plan, pages)), options)
                 progressed = True
         for index, future in list(finishing.items()):
             if _done(future):
