@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import regex
@@ -51,6 +51,8 @@ _TONE_RE = regex.compile(
 )
 # Markup that is not text: markdown emphasis and headings, HTML-ish tags.
 _MARKUP_RE = regex.compile(r"\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|</?(?:b|i|u|em|strong|span|p|br|sub)\s*/?>")
+_SPACES = " \u00a0\u2009\u202f\r\f\v"
+_SPACE_OR_TEXT = regex.compile(f"([{_SPACES}]+)|([^{_SPACES}]+)")
 _SUP_RE = regex.compile(r"<sup>\s*[^<]{0,6}\s*</sup>")
 _HEADING_RE = regex.compile(r"^\s*#{1,6}\s+")
 _FOOTNOTE_RE = regex.compile(r"^\s*(?:<sup>\s*\d{1,3}\s*</sup>|\[\d{1,3}\]|\d{1,3}\s*\))?")
@@ -234,6 +236,10 @@ class PageView:
     """Normalized offset where each block begins (blocks are separated by one "\\n")."""
     sentence_ranges: tuple[tuple[int, int], ...]
     """Original `[start, end)` of every sentence, in order."""
+    sentence_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sentence_starts", tuple(s for s, _ in self.sentence_ranges))
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalized span to the original text, trimmed to the characters it covers."""
@@ -248,8 +254,7 @@ class PageView:
 
     def sentence_range(self, start: int) -> tuple[int, int]:
         """Original range of the sentence that holds original offset `start`."""
-        starts = [s for s, _ in self.sentence_ranges]
-        i = bisect.bisect_right(starts, start) - 1
+        i = bisect.bisect_right(self.sentence_starts, start) - 1
         if i >= 0 and self.sentence_ranges[i][0] <= start < self.sentence_ranges[i][1]:
             return self.sentence_ranges[i]
         line = self.page.line_at(start)
@@ -291,50 +296,62 @@ class PageView:
 def _normalize_piece(text: str, start: int, end: int, out: list[str], origin: list[int]) -> None:
     """Append the normalized form of `text[start:end]` to `out`, recording origins."""
     segment = text[start:end]
-    removed = [False] * len(segment)
-    replaced: dict[int, str] = {}
+    cuts: list[tuple[int, int, str]] = []  # (start, end, replacement) of markup, within segment
     m = _HEADING_RE.match(segment)
     if m:
-        for i in range(m.start(), m.end()):
-            removed[i] = True
-    for m in _SUP_RE.finditer(segment):
-        for i in range(m.start(), m.end()):
-            removed[i] = True
-        replaced[m.start()] = " "
-    for m in _MARKUP_RE.finditer(segment):
-        for i in range(m.start(), m.end()):
-            removed[i] = True
-        if "br" in m.group(0):
-            replaced[m.start()] = " "
-    last_space = bool(out) and out[-1] in " \n"
-    i = 0
-    n = len(segment)
-    while i < n:
-        if i in replaced:
-            if not last_space:
-                out.append(" ")
-                origin.append(start + i)
-                last_space = True
-        if removed[i]:
-            i += 1
-            continue
+        cuts.append((m.start(), m.end(), ""))
+    cuts.extend((m.start(), m.end(), " ") for m in _SUP_RE.finditer(segment))
+    cuts.extend(
+        (m.start(), m.end(), " " if "br" in m.group(0) else "") for m in _MARKUP_RE.finditer(segment)
+    )
+    pos = 0
+    for cut_start, cut_end, replacement in sorted(cuts):
+        if cut_start < pos:
+            continue  # overlapping markup matches: the first one wins
+        _append_text(segment, pos, cut_start, start, out, origin)
+        if replacement and not (out and out[-1] in " \n\t"):
+            out.append(" ")
+            origin.append(start + cut_start)
+        pos = cut_end
+    _append_text(segment, pos, len(segment), start, out, origin)
+
+
+def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin: list[int]) -> None:
+    """Append `segment[s:e]` composed to NFC with space runs collapsed; `base` + index = origin."""
+    if s >= e:
+        return
+    piece = segment[s:e]
+    last_space = bool(out) and out[-1] in " \n\t"
+    if unicodedata.is_normalized("NFC", piece):
+        # Nearly every line: copy runs of text whole, collapse runs of spaces.
+        for m in _SPACE_OR_TEXT.finditer(piece):
+            if m.group(1) is not None:
+                if not last_space:
+                    out.append(" ")
+                    origin.append(base + s + m.start())
+                    last_space = True
+            else:
+                out.extend(m.group(2))
+                origin.extend(range(base + s + m.start(), base + s + m.end()))
+                last_space = m.group(2)[-1] == "\t"
+        return
+    i = s
+    while i < e:
         ch = segment[i]
         # Keep a base letter with its combining marks together so NFC can compose them.
         j = i + 1
-        while j < n and unicodedata.combining(segment[j]) and not removed[j]:
+        while j < e and unicodedata.combining(segment[j]):
             j += 1
-        cluster = segment[i:j]
-        if ch in " \u00a0\u2009\u202f\r\f\v":
+        if ch in _SPACES:
             if not last_space:
                 out.append(" ")
-                origin.append(start + i)
+                origin.append(base + i)
                 last_space = True
             i = j
             continue
-        composed = unicodedata.normalize("NFC", cluster) if j > i + 1 or not ch.isascii() else cluster
-        for c in composed:
+        for c in unicodedata.normalize("NFC", segment[i:j]):
             out.append(c)
-            origin.append(start + i)
+            origin.append(base + i)
         last_space = ch == "\t"
         i = j
 

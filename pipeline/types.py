@@ -70,11 +70,14 @@ class PageText:
     height: float | None = None
     table_rows: tuple[tuple[int, int], ...] = ()
     """Offset ranges of lines that a reader knows are table rows (PDF table finder, DOCX tables)."""
+    line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "line_starts", tuple(ln.char_start for ln in self.lines))
 
     def line_at(self, offset: int) -> Line:
         """The line holding character `offset` (an offset at a newline belongs to the line it ends)."""
-        starts = [ln.char_start for ln in self.lines]
-        index = max(0, bisect.bisect_right(starts, offset) - 1)
+        index = max(0, bisect.bisect_right(self.line_starts, offset) - 1)
         return self.lines[index]
 
     def bbox_of(self, start: int, end: int) -> Box | None:
