@@ -533,10 +533,13 @@ def _segment_start(text: str, end: int) -> int:
     return start
 
 
-def _prose_services(view: PageView, lo: int, hi: int, context: _Context, compiled: ServiceRules) -> list[ServiceRecord]:
+def _prose_services(
+    view: PageView, lo: int, hi: int, context: _Context, compiled: ServiceRules, tail: str = ""
+) -> list[ServiceRecord]:
     """Service rows in the normalized text `view.text[lo:hi]` (one paragraph, or paragraphs read as
-    one; "\\n" is read as a space so offsets stay the view's)."""
-    text = view.text[lo:hi].replace("\n", " ")
+    one; "\\n" is read as a space so offsets stay the view's). `tail` is the start of the next page
+    when the paragraph runs on there: a row whose name is on this page may have its figure there."""
+    text = view.text[lo:hi].replace("\n", " ") + (" " + tail if tail else "")
     hits: list[tuple[regex.Match[str], NarrativeRule]] = []
     for rule in compiled.narrative:
         for m in rule.pattern.finditer(text):
@@ -575,14 +578,19 @@ def _prose_services(view: PageView, lo: int, hi: int, context: _Context, compile
             if m.groupdict().get(group) is not None:
                 values["rate_reported" if group == "rate" else group] = parse_number(m.group(group))
         name_start = lo + seg_start + offset
-        name_end = name_start + len(name)
-        end = lo + m.end()
+        if name_start >= hi:
+            continue  # a row wholly on the next page is read there
+        # A name may run on onto the next page: the span (provenance) stays on this page, and the
+        # part read from the next page is added to the name as written.
+        name_end = min(name_start + len(name), hi)
+        spill = text[hi - lo + 1 : seg_start + offset + len(name)] if name_start + len(name) > hi else ""
+        end = min(lo + m.end(), hi)
         while end > name_end and view.text[end - 1] in " .;,\n":
             end -= 1
         s, e = view.to_original(name_start, end)
         ns, ne = view.to_original(name_start, name_end)
-        out.append(_record(view.provenance(s, e), " ".join(view.page.text[ns:ne].split()), match, "narrative",
-                           values, None, context.period, prefer))
+        name_text = " ".join((view.page.text[ns:ne] + " " + spill).split())
+        out.append(_record(view.provenance(s, e), name_text, match, "narrative", values, None, context.period, prefer))
     return out
 
 
@@ -596,7 +604,7 @@ _COUNT_ONLY = regex.compile(rf"^\s*(?:{NUM})(?:\s*/\s*(?:{NUM}))?\s*(?:hồ sơ|
 def _narrative(views: Sequence[PageView], compiled: ServiceRules) -> list[ServiceRecord]:
     out: list[ServiceRecord] = []
     context = _Context()
-    for view in views:
+    for vi, view in enumerate(views):
         starts = [*view.block_starts, len(view.text) + 1]
         bi = 0
         while bi < len(view.blocks):
@@ -616,9 +624,22 @@ def _narrative(views: Sequence[PageView], compiled: ServiceRules) -> list[Servic
                     break
                 bi += 1
                 hi = starts[bi + 1] - 1
-            out.extend(_prose_services(view, lo, hi, context, compiled))
+            tail = _next_page_start(views, vi) if bi == len(view.blocks) - 1 else ""
+            out.extend(_prose_services(view, lo, hi, context, compiled, tail))
             bi += 1
     return out
+
+
+def _next_page_start(views: Sequence[PageView], index: int) -> str:
+    """The first prose block of the next page, when this page's last block runs on into it."""
+    view = views[index]
+    if index + 1 >= len(views) or not view.text or view.text.rstrip()[-1:] in ".;!?":
+        return ""
+    following = views[index + 1]
+    if not following.blocks or following.blocks[0].kind in ("table_row", "heading"):
+        return ""
+    end = following.block_starts[1] - 1 if len(following.blocks) > 1 else len(following.text)
+    return following.text[:end].replace("\n", " ")
 
 
 # --------------------------------------------------------------------------------- public API

@@ -313,3 +313,20 @@ def test_gold_quality_bar(gold_dir: Path, samples: list[Path], rules: RuleSet) -
     assert report["narrative_recall"] >= 0.95, report["missed"]
     assert report["flag_recall"] == 1.0, report["missed_flags"]
     assert report["precision"] >= 0.95
+
+
+def test_a_row_cut_by_a_page_break_is_read_from_both_pages(rules: RuleSet) -> None:
+    from pipeline.normalize import build_view
+    from pipeline.types import PageText, build_lines
+
+    def page(n: int, text: str) -> PageText:
+        return PageText(page=n, text=text, method="pdf-text", lines=build_lines(text))
+
+    first = "- Các TTHC có tỷ lệ trực tuyến cao: Đăng ký thường trú (94,87%); Đăng ký tạm\n"
+    second = "trú (98,95%); Đăng ký khai sinh (90,12%).\n"
+    views = [build_view("d" * 12, "x.pdf", page(1, first)), build_view("d" * 12, "x.pdf", page(2, second))]
+    rows = {(r.service_id, r.rate_reported, r.prov.page, r.name_text) for r in extract_service_rows(views, rules)}
+    assert (4, 98.95, 1, "Đăng ký tạm trú") in rows  # the name's page holds the row
+    assert (3, 94.87, 1, "Đăng ký thường trú") in rows
+    assert (9, 90.12, 2, "Đăng ký khai sinh") in rows
+    assert len(rows) == 3
