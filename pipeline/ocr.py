@@ -20,6 +20,7 @@ import pytesseract
 import regex
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from pipeline import ocr_tables
 from pipeline.config import OCR_TIMEOUT_SECONDS, RunOptions
 from pipeline.errors import CorruptFileError, OcrError
 from pipeline.types import Box, InputFile, PageText, build_lines
@@ -88,14 +89,26 @@ def parse_tsv(tsv: str) -> list[tuple[tuple[int, int, int, int], str, Box, float
     return words
 
 
-def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: tuple[int, int]) -> PageText:
+def page_from_tsv(
+    tsv: str,
+    page_number: int,
+    method: str,
+    scale: float,
+    size: tuple[int, int],
+    grid_tables: list[ocr_tables.GridTable] | tuple[()] = (),
+) -> PageText:
     """Build a `PageText` from TSV: words joined by one space, Tesseract lines by "\\n", then table
-    rows rebuilt from the word boxes (`rebuild_table_rows`)."""
+    rows rebuilt from the word boxes (`rebuild_table_rows`) and the ruled tables read cell by cell
+    (`grid_tables`, pixel boxes) put in where they sit; words of `tsv` inside them are dropped."""
     chars: list[str] = []
     boxes: list[Box | None] = []
     confs: list[float | None] = []
     last_key = None
+    regions = [t.box for t in grid_tables]
     for key, text, box, conf in parse_tsv(tsv):
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        if any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in regions):
+            continue  # read again, cell by cell, in `grid_tables`
         # NFC per word (Tesseract output is already NFC in practice); the box repeats per char.
         word = unicodedata.normalize("NFC", text)
         if last_key is not None:
@@ -103,15 +116,9 @@ def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: t
             boxes.append(None)
             confs.append(None)
         last_key = key
-        scaled = (
-            round(box[0] * scale, 2),
-            round(box[1] * scale, 2),
-            round(box[2] * scale, 2),
-            round(box[3] * scale, 2),
-        )
         for ch in word:
             chars.append(ch)
-            boxes.append(scaled)
+            boxes.append(_scaled(box, scale))
             confs.append(conf)
     text = "".join(chars)
     box_t = tuple(boxes)
@@ -126,59 +133,55 @@ def page_from_tsv(tsv: str, page_number: int, method: str, scale: float, size: t
         width=round(size[0] * scale, 2),
         height=round(size[1] * scale, 2),
     )
-    return rebuild_table_rows(page)
+    page = rebuild_table_rows(page)
+    return _insert_grid_tables(page, list(grid_tables), scale) if grid_tables else page
+
+
+def _scaled(box: Box, scale: float) -> Box:
+    return (round(box[0] * scale, 2), round(box[1] * scale, 2), round(box[2] * scale, 2), round(box[3] * scale, 2))
 
 
 def ocr_image_page(image: Image.Image, page_number: int, options: RunOptions, scale: float = 1.0) -> PageText:
-    """OCR one page image; boxes are pixel boxes times `scale` (72/dpi gives PDF points)."""
+    """OCR one page image; boxes are pixel boxes times `scale` (72/dpi gives PDF points).
+
+    A page with ruled tables costs one more Tesseract call: the page without its tables (psm as
+    configured) for the prose, and every table row strip stacked into one image (psm 6) for the
+    cells (`pipeline.ocr_tables`)."""
     method = ocr_method(options.ocr_lang)
-    tsv = run_tesseract(_without_grid(_ocr_ready(image)), options.ocr_lang, options.ocr_psm)
-    return page_from_tsv(tsv, page_number, method, scale, image.size)
+    cleaned, grids = _split_grid(_ocr_ready(image))
+    tables: list[ocr_tables.GridTable] = []
+    composed = ocr_tables.compose(cleaned, grids) if grids else None
+    if composed is not None:
+        strip_image, strips = composed
+        cells_tsv = run_tesseract(strip_image, options.ocr_lang, ocr_tables.TABLE_PSM)
+        tables = ocr_tables.grid_rows(parse_tsv(cells_tsv), grids, strips)
+        cleaned = _blank(cleaned, [t.box for t in tables])
+    tsv = run_tesseract(cleaned, options.ocr_lang, options.ocr_psm)
+    return page_from_tsv(tsv, page_number, method, scale, image.size, tables)
 
 
-GRID_MIN_VERTICAL = 3
-"""Vertical rules a page needs before its grid is erased: a ruled table has one per column edge,
-prose pages have none (their images, and so their OCR, stay exactly as they were)."""
+GRID_MIN_VERTICAL = ocr_tables.GRID_MIN_VERTICAL
 
 
 def _without_grid(image: Image.Image) -> Image.Image:
     """The page with a ruled table's grid lines painted white. Tesseract (psm 3) reads cell text
     that touches a rule as garbage ("|auMoanMB", whole rows lost); without the rules the cells are
     plain text blocks that `rebuild_table_rows` puts back into rows by their word boxes."""
+    return _split_grid(image)[0]
+
+
+def _split_grid(image: Image.Image) -> tuple[Image.Image, list[ocr_tables.Grid]]:
+    """(the page with every ruling line painted white, the ruled tables found). Prose pages (fewer
+    than `GRID_MIN_VERTICAL` vertical rules) come back as the very same image and no grids."""
     import numpy as np  # a dependency of pandas/spacy; only needed here
 
     gray = np.asarray(image.convert("L"))
-    height, width = gray.shape
-    dark = gray < 160
-    # A rule is a straight dark run longer than any glyph stroke (an em dash is ~0.2 in).
-    run = max(60, min(height, width) // 25)
-
-    def runs(mask: np.ndarray, length: int) -> np.ndarray:
-        """Pixels in a horizontal run of >= `length` dark pixels: an erosion then a dilation by a
-        1 x `length` line, each done in log2(length) shifted ANDs/ORs (fast on whole pages)."""
-        eroded = mask.copy()
-        span = 1
-        while span < length:
-            step = min(span, length - span)
-            eroded[:, :-step] &= eroded[:, step:]
-            eroded[:, -step:] = False
-            span += step
-        grown = eroded.copy()
-        span = 1
-        while span < length:
-            step = min(span, length - span)
-            grown[:, step:] |= grown[:, :-step].copy()
-            span += step
-        return grown
-
-    if width <= run or height <= run:
-        return image
-    vertical = runs(dark.T, run).T
-    columns = np.flatnonzero(vertical.sum(axis=0) >= run)
-    edges = int(np.count_nonzero(np.diff(columns) > 3)) + (1 if columns.size else 0)
-    if edges < GRID_MIN_VERTICAL:
-        return image
-    grid = vertical | runs(dark, run)
+    masks = ocr_tables.rule_masks(gray)
+    if masks is None:
+        return image, []
+    vertical, horizontal, length = masks
+    grids = ocr_tables.find_grids(vertical, horizontal, length)
+    grid = vertical | horizontal
     # anti-aliased rule edges are lighter than the threshold: widen the mask by one pixel
     grid[1:, :] |= grid[:-1, :].copy()
     grid[:-1, :] |= grid[1:, :].copy()
@@ -186,7 +189,20 @@ def _without_grid(image: Image.Image) -> Image.Image:
     grid[:, :-1] |= grid[:, 1:].copy()
     cleaned = gray.copy()
     cleaned[grid] = 255
-    return Image.fromarray(cleaned, mode="L") if image.mode == "L" else Image.fromarray(cleaned).convert(image.mode)
+    out = Image.fromarray(cleaned, mode="L") if image.mode == "L" else Image.fromarray(cleaned).convert(image.mode)
+    return out, grids
+
+
+def _blank(image: Image.Image, boxes: list[Box]) -> Image.Image:
+    """`image` with the given pixel boxes painted white (tables read cell by cell elsewhere)."""
+    from PIL import ImageDraw
+
+    out = image.copy()
+    draw = ImageDraw.Draw(out)
+    fill = 255 if out.mode in ("L", "1") else (255, 255, 255)
+    for x0, y0, x1, y1 in boxes:
+        draw.rectangle((x0, y0, x1, y1), fill=fill)
+    return out
 
 
 def _ocr_ready(image: Image.Image) -> Image.Image:
@@ -630,6 +646,84 @@ def _rewrite(
     new_text = "".join(chars_out)
     box_t = tuple(boxes_out)
     conf_t = tuple(confs_out) if page.confidences is not None else None
+    return PageText(
+        page=page.page,
+        text=new_text,
+        method=page.method,
+        lines=build_lines(new_text, box_t, conf_t),
+        boxes=box_t,
+        confidences=conf_t,
+        width=page.width,
+        height=page.height,
+        table_rows=tuple(row_ranges),
+    )
+
+
+def _insert_grid_tables(page: PageText, tables: list[ocr_tables.GridTable], scale: float) -> PageText:
+    """`page` with each grid table's rows (one line of "\t"-joined cells each, chars with their
+    word's box times `scale` and confidence) before the first line that starts below the table's
+    top; rows with no text are skipped. `table_rows` keeps the page's rows and adds these."""
+    assert page.boxes is not None
+    text, boxes = page.text, page.boxes
+    confs = page.confidences or tuple(None for _ in text)
+    row_starts = {s for s, _ in page.table_rows}
+    lines: list[tuple[float | None, list[str], list[Box | None], list[float | None], bool]] = []
+    start = 0
+    for end in [*(k for k, ch in enumerate(text) if ch == "\n"), len(text)] if text else []:
+        tops = [b[1] for b in boxes[start:end] if b is not None]
+        lines.append((min(tops) if tops else None, list(text[start:end]), list(boxes[start:end]),
+                      list(confs[start:end]), start in row_starts))
+        start = end + 1
+    emitted: list[tuple[float, list[tuple[list[str], list[Box | None], list[float | None]]]]] = []
+    for table in sorted(tables, key=lambda t: t.box[1]):
+        out_rows = []
+        for row in table.rows:
+            if not any(row):
+                continue
+            chars: list[str] = []
+            cboxes: list[Box | None] = []
+            cconfs: list[float | None] = []
+            for col, cell in enumerate(row):
+                if col:
+                    chars.append("\t")
+                    cboxes.append(None)
+                    cconfs.append(None)
+                for n, (token, box, conf) in enumerate(cell):
+                    if n:
+                        chars.append(" ")
+                        cboxes.append(None)
+                        cconfs.append(None)
+                    word = unicodedata.normalize("NFC", token)
+                    chars.extend(word)
+                    cboxes.extend([_scaled(box, scale)] * len(word))
+                    cconfs.extend([conf] * len(word))
+            out_rows.append((chars, cboxes, cconfs))
+        if out_rows:
+            emitted.append((table.box[1] * scale, out_rows))
+    merged: list[tuple[list[str], list[Box | None], list[float | None], bool]] = []
+    for top, chars, cboxes, cconfs, is_row in lines:
+        while emitted and top is not None and top > emitted[0][0]:
+            merged.extend((c, b, f, True) for c, b, f in emitted.pop(0)[1])
+        merged.append((chars, cboxes, cconfs, is_row))
+    for _, rows_out in emitted:
+        merged.extend((c, b, f, True) for c, b, f in rows_out)
+    chars_out: list[str] = []
+    boxes_out: list[Box | None] = []
+    confs_out: list[float | None] = []
+    row_ranges: list[tuple[int, int]] = []
+    for n, (chars, cboxes, cconfs, is_row) in enumerate(merged):
+        if n:
+            chars_out.append("\n")
+            boxes_out.append(None)
+            confs_out.append(None)
+        if is_row:
+            row_ranges.append((len(chars_out), len(chars_out) + len(chars)))
+        chars_out.extend(chars)
+        boxes_out.extend(cboxes)
+        confs_out.extend(cconfs)
+    new_text = "".join(chars_out)
+    box_t = tuple(boxes_out)
+    conf_t = tuple(confs_out)
     return PageText(
         page=page.page,
         text=new_text,

@@ -1,7 +1,9 @@
-"""Table rows rebuilt from OCR word boxes (`pipeline.ocr.rebuild_table_rows`).
+"""Table rows of OCR'd pages: rebuilt from word boxes (`pipeline.ocr.rebuild_table_rows`) and, for
+ruled tables, read cell by cell from the ruling lines (`pipeline.ocr_tables`).
 
-The unit tests feed hand-written `image_to_data` TSV through `page_from_tsv` (no Tesseract); the
-one `ocr` test renders a small ruled table to a 300-dpi PNG and OCRs it for real.
+The unit tests feed hand-written `image_to_data` TSV through `page_from_tsv` or a fake
+`run_tesseract` (no Tesseract); the two `ocr` tests render small ruled tables to 300-dpi PNGs and
+OCR them for real.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from resources import make_fixtures as fx
 
-from pipeline import ocr
+from pipeline import ocr, ocr_tables
 from pipeline.config import RunOptions
 from pipeline.types import PageText
 
@@ -166,8 +169,6 @@ SMALL_TABLE = (
 def test_live_ocr_of_a_ruled_table(tmp_path: Path) -> None:
     pdf = fx.report_pdf(tmp_path / "table.pdf", SMALL_TABLE)
     png = fx.render_png(pdf, tmp_path / "table.png")
-    from PIL import Image
-
     with Image.open(png) as image:
         page = ocr.ocr_image_page(image, 1, RunOptions())
     check_invariants(page)
@@ -182,3 +183,160 @@ def test_live_ocr_of_a_ruled_table(tmp_path: Path) -> None:
     assert "Trên đây là báo cáo kết quả." in page.text.split("\n")
     for s, e in page.table_rows:
         assert page.confidence_of(s, e) is not None
+
+
+# ------------------------------------------------------------------- ruled tables, cell by cell
+
+
+def ruled_page() -> tuple[Image.Image, list[int], list[int]]:
+    """A 1200 x 900 white page with a 4-column ruled table (rules 2 px): a header row whose first
+    two columns are one merged cell (no rule drawn between them), two body rows, and a dark blob
+    in every cell that has text; prose above (y < 150) and below (y > 600) stays blank."""
+    from PIL import ImageDraw
+
+    xs, ys = [100, 200, 700, 900, 1100], [200, 300, 400, 500]
+    image = Image.new("L", (1200, 900), 255)
+    draw = ImageDraw.Draw(image)
+    for y in ys:
+        draw.rectangle((xs[0], y, xs[-1], y + 1), fill=0)
+    for x in xs:
+        top = ys[1] if x == xs[1] else ys[0]  # the header's first cell spans two columns
+        draw.rectangle((x, top, x + 1, ys[-1]), fill=0)
+    for x0, y0 in [(110, 215), (710, 215), (910, 215), (110, 315), (210, 315), (710, 315), (910, 315),
+                   (110, 415), (210, 415), (710, 415)]:
+        draw.rectangle((x0, y0, x0 + 40, y0 + 30), fill=0)
+    return image, xs, ys
+
+
+def test_grid_found_from_the_rules_with_a_merged_header_cell() -> None:
+    import numpy as np
+
+    image, xs, ys = ruled_page()
+    masks = ocr_tables.rule_masks(np.asarray(image))
+    assert masks is not None
+    grids = ocr_tables.find_grids(*masks)
+    assert len(grids) == 1
+    grid = grids[0]
+    assert [v.at for v in grid.verticals] == [x + 0.5 for x in xs]  # the middle of each 2-px rule
+    assert [h.at for h in grid.horizontals] == [y + 0.5 for y in ys]
+    header = [(c, box) for r, c, box in ocr_tables.cells(grid) if r == 0]
+    assert header == [(0, (100.5, 200.5, 700.5, 300.5)), (2, (700.5, 200.5, 900.5, 300.5)),
+                      (3, (900.5, 200.5, 1100.5, 300.5))]  # columns 0-1: one merged cell
+    assert len(ocr_tables.cells(grid)) == 3 + 4 + 4
+    # Prose (no vertical rules) has no grid, and its image is passed through untouched.
+    prose = Image.new("L", (800, 600), 255)
+    assert ocr_tables.rule_masks(np.asarray(prose)) is None
+    assert ocr._without_grid(prose) is prose
+
+
+def test_skewed_rules_are_left_to_gap_clustering() -> None:
+    import numpy as np
+    from PIL import ImageDraw
+
+    image = Image.new("L", (1600, 900), 255)
+    draw = ImageDraw.Draw(image)
+    for y in (200, 300, 400):  # horizontal rules dropping 40 px over the table (~1.6 degrees)
+        draw.line((100, y, 1500, y + 40), fill=0, width=2)
+    for x in (100, 600, 1000, 1500):
+        draw.line((x, 200, x - 4, 440), fill=0, width=2)
+    masks = ocr_tables.rule_masks(np.asarray(image))
+    assert masks is not None  # the grid is still erased for psm 3 ...
+    assert ocr_tables.find_grids(*masks) == []  # ... but not read cell by cell
+
+
+def _composed_tsv(strips: list[ocr_tables.Strip], texts: dict[tuple[int, int], str]) -> str:
+    """TSV as Tesseract would give it for the composed image: each cell's text on its strip."""
+    words: list[Word] = []
+    for n, strip in enumerate(strips, start=1):
+        for w in cell(n, 1, ocr_tables.STRIP_GAP + 5, strip.y + 2, texts[(strip.row, strip.column)], 91.0):
+            words.append(w)
+    return tsv(words)
+
+
+def test_ruled_table_read_cell_by_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "tesseract_version", lambda: "0.0.0")
+    image, xs, ys = ruled_page()
+    texts = {(0, 0): "Tên dịch vụ", (0, 2): "Tổng số", (0, 3): "Tỷ lệ",
+             (1, 0): "1", (1, 1): "Đăng ký thường trú", (1, 2): "0", (1, 3): "99,91%",
+             (2, 0): "2", (2, 1): "Đăng ký tạm trú", (2, 2): "| 187]"}
+    calls: list[tuple[int, tuple[int, int]]] = []
+
+    def fake(img: Image.Image, lang: str, psm: int) -> str:
+        calls.append((psm, img.size))
+        if psm == ocr_tables.TABLE_PSM:
+            composed = ocr_tables.compose(*ocr._split_grid(image))
+            assert composed is not None
+            assert composed[0].size == img.size
+            return _composed_tsv(composed[1], texts)
+        # the page pass sees the table blanked: a word Tesseract still reported inside is dropped
+        assert img.getpixel((150, 230)) == 255
+        return tsv([*cell(1, 1, 100, 100, "BẢNG TỔNG HỢP"), *cell(2, 1, 300, 330, "rác"),
+                    *cell(3, 1, 100, 650, "Trên đây là báo cáo.")])
+
+    monkeypatch.setattr(ocr, "run_tesseract", fake)
+    page = ocr.ocr_image_page(image, 1, RunOptions(), scale=0.5)
+    assert [psm for psm, _ in calls] == [ocr_tables.TABLE_PSM, 3]  # one extra call per page
+    check_invariants(page)
+    assert row_lines(page) == [
+        "Tên dịch vụ\t\tTổng số\tTỷ lệ",  # the merged header cell goes to its first column
+        "1\tĐăng ký thường trú\t0\t99,91%",
+        "2\tĐăng ký tạm trú\t187\t",  # grid remnants "|", "]" dropped
+    ]
+    assert page.text.split("\n") == ["BẢNG TỔNG HỢP", *row_lines(page), "Trên đây là báo cáo."]
+    assert page.boxes is not None and page.confidences is not None
+    k = page.text.index("thường")
+    # a char's box is its word's box on the page, times `scale` (PDF points for rendered PDFs)
+    x = (xs[1] + ocr_tables.STRIP_PAD + 5 + 15 * 4 + 10 + 15 * 2 + 10) * 0.5
+    assert page.boxes[k][0] == x and page.boxes[k][2] == x + 15 * 6 * 0.5
+    assert page.boxes[k][1] == (ys[1] + ocr_tables.STRIP_PAD + 2) * 0.5
+    assert page.confidences[k] == 91.0
+
+
+def test_grid_rows_spanning_and_unplaced_words() -> None:
+    grid = ocr_tables.Grid(
+        tuple(ocr_tables.Rule(x, ((0, 300),)) for x in (0.0, 100.0, 300.0)),
+        tuple(ocr_tables.Rule(y, ((0, 300),)) for y in (0.0, 50.0, 100.0)),
+    )
+    strips = [ocr_tables.Strip(0, 1, 1, 30, 54, 104, 42)]
+    words = [((1, 1, 1, 1), "x", (35.0, 32.0, 50.0, 60.0), 80.0), ((1, 1, 1, 1), "|", (60.0, 32.0, 62.0, 60.0), 5.0)]
+    (table,) = ocr_tables.grid_rows(words, [grid], strips)
+    assert table.rows == [[[], []], [[], [("x", (109.0, 56.0, 124.0, 84.0), 80.0)]]]
+
+
+NARROW_HEADERS = (
+    "KẾ HOẠCH\n\n"
+    "TT\tNhiệm vụ\tCơ quan\tThời hạn\n"
+    "1\tĐăng ký thường trú\tCông an tỉnh\t0\n"
+    "2\tCấp phiếu lý lịch tư pháp\tSở Tư pháp\t0\n\n"
+    "Trên đây là kế hoạch.\n"
+)
+
+
+@pytest.mark.ocr
+def test_live_ocr_narrow_header_gaps_and_lone_zeros(tmp_path: Path) -> None:
+    pdf = fx.report_pdf(tmp_path / "narrow.pdf", NARROW_HEADERS)
+    png = fx.render_png(pdf, tmp_path / "narrow.png")
+    with Image.open(png) as image:
+        page = ocr.ocr_image_page(image, 1, RunOptions())
+    check_invariants(page)
+    rows = [r.split("\t") for r in row_lines(page)]
+    assert rows[0] == ["TT", "Nhiệm vụ", "Cơ quan", "Thời hạn"]  # narrow gaps, still four cells
+    assert rows[1:] == [["1", "Đăng ký thường trú", "Công an tỉnh", "0"], ["2", "Cấp phiếu lý lịch tư pháp", "Sở Tư pháp", "0"]]
+    assert "Trên đây là kế hoạch." in page.text.split("\n")
+
+
+def test_two_tables_on_one_page_stay_apart() -> None:
+    import numpy as np
+    from PIL import ImageDraw
+
+    image = Image.new("L", (1200, 1200), 255)
+    draw = ImageDraw.Draw(image)
+    for top, xs in ((100, (100, 300, 700, 1100)), (700, (100, 500, 800, 900, 1100))):  # shared x=100, 1100
+        for y in (top, top + 100, top + 200):
+            draw.rectangle((100, y, 1100, y + 1), fill=0)
+        for x in xs:
+            draw.rectangle((x, top, x + 1, top + 200), fill=0)
+    masks = ocr_tables.rule_masks(np.asarray(image))
+    assert masks is not None
+    grids = ocr_tables.find_grids(*masks)
+    assert [(g.columns, g.box[1]) for g in grids] == [(3, 100.5), (4, 700.5)]
