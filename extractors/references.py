@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import unicodedata
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -279,6 +280,21 @@ def _symbol_tokens(symbol: str) -> list[str]:
     return [t for t in _RE_SYMBOL_SPLIT.split(bare) if t]
 
 
+OCR_TEXT: ContextVar[bool] = ContextVar("OCR_TEXT", default=False)
+"""Set while reading an OCR'd page: enables repairs of Tesseract's letter doubling in symbols."""
+
+
+def _undoubled(token: str, c: CompiledRules) -> str | None:
+    """A known code that `token` becomes when one of a doubled letter is dropped: Tesseract's fast
+    `vie` model reads "CAT" as "CATT" (bench/scan_parity.py); typed text is left as written."""
+    for i in range(1, len(token)):
+        if token[i] == token[i - 1]:
+            candidate = token[:i] + token[i + 1 :]
+            if candidate in c.codes or candidate in c.issuers:
+                return candidate
+    return None
+
+
 def _canonical_symbol(symbol: str, c: CompiledRules) -> str:
     """Symbol with whitespace removed, dashes unified, Ð → Đ and known codes in their usual case."""
     symbol = _RE_SPACES.sub("", symbol.translate(_DASHES))
@@ -287,6 +303,8 @@ def _canonical_symbol(symbol: str, c: CompiledRules) -> str:
         tok = m.group(0)
         if tok in c.codes or tok in c.issuers:
             return tok
+        if OCR_TEXT.get() and (repaired := _undoubled(tok, c)):
+            return repaired
         # OCR and unaccented typing: "TTG" → "TTg", "ND" → "NĐ", "QD" → "QĐ".
         return c.code_spellings.get(tok.casefold()) or c.code_spellings.get(fold_word(tok)) or tok
 
@@ -738,7 +756,12 @@ def extract_references(views: Sequence[PageView], rules: RuleSet) -> list[Refere
     own = own_numbers(views, rules)
     records: list[ReferenceRecord] = []
     for view in views:
-        for hit in find_references(view.text, rules, own):
+        token = OCR_TEXT.set(view.page.method.startswith("ocr:"))
+        try:
+            hits = find_references(view.text, rules, own)
+        finally:
+            OCR_TEXT.reset(token)
+        for hit in hits:
             prov = view.provenance_norm(hit.start, hit.end)
             issuer = hit.issuer
             if hit.issuer_source == "explicit" and hit.issuer_span:

@@ -322,7 +322,7 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
         return
     piece = segment[s:e]
     last_space = bool(out) and out[-1] in " \n\t"
-    if unicodedata.is_normalized("NFC", piece):
+    if "\u00d0" not in piece and unicodedata.is_normalized("NFC", piece):
         # Nearly every line: copy runs of text whole, collapse runs of spaces.
         for m in _SPACE_OR_TEXT.finditer(piece):
             if m.group(1) is not None:
@@ -350,6 +350,10 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
             i = j
             continue
         for c in unicodedata.normalize("NFC", segment[i:j]):
+            if c == "\u00d0":  # Tesseract's ETH look-alike: a spurious copy after Đ ("QĐÐ"), else Đ
+                if out and out[-1] in "Đđ":
+                    continue
+                c = "Đ"
             out.append(c)
             origin.append(base + i)
         last_space = ch == "\t"
@@ -378,7 +382,6 @@ def build_view(doc_id: str, source: str, page: PageText) -> PageView:
     origin.append(blocks[-1].end if blocks else 0)
     norm = "".join(out)
     norm = _TONE_RE.sub(lambda m: _TONE_SWAP[m.group(1)], norm)
-    norm = norm.replace("\u00d0", "Đ")  # Tesseract reads Đ as the look-alike ETH (same length)
     sentences = _sentence_ranges(page.text, blocks)
     return PageView(
         doc_id=doc_id,

@@ -580,3 +580,25 @@ def test_time_grows_linearly(unit: str) -> None:
     t_large = cost(large)
     # generous: quadratic behaviour would be ~256× slower; allow 64× plus a fixed 0.5 s
     assert t_large <= 64 * t_small + 0.5, (unit, t_small, t_large)
+
+
+@pytest.mark.parametrize(
+    ("written", "method", "number"),
+    [
+        ("Quyết định số 06/QĐÐ-TTg ngày 06/01/2022", "ocr:tesseract-5.3.0-vie", "06/QĐ-TTg"),
+        ("Kế hoạch số 33/KH-CATT ngày 19/01/2022", "ocr:tesseract-5.3.0-vie", "33/KH-CAT"),
+        ("Công văn số 801/CAT-PC06(ĐÐ1) ngày 07/3/2022", "ocr:tesseract-5.3.0-vie", "801/CAT-PC06(Đ1)"),
+        ("Kế hoạch số 33/KH-CATT ngày 19/01/2022", "text", "33/KH-CATT"),  # typed: kept as written
+        ("Công văn số 116/STTTT-CNTT ngày 07/02/2023", "ocr:tesseract-5.3.0-vie", "116/STTTT-CNTT"),
+    ],
+    ids=["spurious-eth", "doubled-letter", "eth-in-brackets", "typed-text-untouched", "real-run-kept"],
+)
+def test_tesseract_doubling_is_repaired_on_ocr_pages_only(written: str, method: str, number: str) -> None:
+    from pipeline.normalize import build_view
+    from pipeline.types import PageText, build_lines
+
+    text = f"Thực hiện {written}.\n"
+    view = build_view("a" * 12, "x", PageText(1, text, method, build_lines(text)))
+    records = extract_references([view], get_rules())
+    assert [r.number for r in records] == [number]
+    assert records[0].doc_key.endswith(number)
