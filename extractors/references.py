@@ -285,13 +285,13 @@ OCR_TEXT: ContextVar[bool] = ContextVar("OCR_TEXT", default=False)
 
 
 def _undoubled(token: str, c: CompiledRules) -> str | None:
-    """A known code that `token` becomes when one of a doubled letter is dropped: Tesseract's fast
-    `vie` model reads "CAT" as "CATT" (bench/scan_parity.py); typed text is left as written."""
-    for i in range(1, len(token)):
-        if token[i] == token[i - 1]:
-            candidate = token[:i] + token[i + 1 :]
-            if candidate in c.codes or candidate in c.issuers:
-                return candidate
+    """The known code `token` becomes when its doubled last letter is dropped: Tesseract's fast
+    `vie` model reads "CAT" as "CATT" (bench/scan_parity.py). Only the last letter: "BTTP" is a
+    real unit code, not a doubled "BTP"; typed text is never touched."""
+    if len(token) > 2 and token[-1] == token[-2]:
+        candidate = token[:-1]
+        if candidate in c.codes or candidate in c.issuers:
+            return candidate
     return None
 
 

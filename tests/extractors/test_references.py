@@ -590,8 +590,10 @@ def test_time_grows_linearly(unit: str) -> None:
         ("Công văn số 801/CAT-PC06(ĐÐ1) ngày 07/3/2022", "ocr:tesseract-5.3.0-vie", "801/CAT-PC06(Đ1)"),
         ("Kế hoạch số 33/KH-CATT ngày 19/01/2022", "text", "33/KH-CATT"),  # typed: kept as written
         ("Công văn số 116/STTTT-CNTT ngày 07/02/2023", "ocr:tesseract-5.3.0-vie", "116/STTTT-CNTT"),
+        ("Công văn số 142/STP-HCTP&BTTP ngày 17/02/2022", "ocr:tesseract-5.3.0-vie", "142/STP-HCTP&BTTP"),
     ],
-    ids=["spurious-eth", "doubled-letter", "eth-in-brackets", "typed-text-untouched", "real-run-kept"],
+    ids=["spurious-eth", "doubled-letter", "eth-in-brackets", "typed-text-untouched", "real-run-kept",
+         "inner-double-is-real"],
 )
 def test_tesseract_doubling_is_repaired_on_ocr_pages_only(written: str, method: str, number: str) -> None:
     from pipeline.normalize import build_view
