@@ -44,14 +44,17 @@ def _save(image: Image.Image, target: Path) -> None:
 def _render_pdf_pages(path: str, pages: dict[int, Path]) -> None:
     import pypdfium2 as pdfium
 
-    pdf = pdfium.PdfDocument(path)
-    try:
-        for number, target in pages.items():
-            page = pdf[number - 1]
-            scale = TARGET_WIDTH / page.get_width()
-            _save(page.render(scale=scale).to_pil(), target)
-    finally:
-        pdf.close()
+    from pipeline.pdf_text import PDFIUM_LOCK
+
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(path)
+        try:
+            for number, target in pages.items():
+                page = pdf[number - 1]
+                scale = TARGET_WIDTH / page.get_width()
+                _save(page.render(scale=scale).to_pil(), target)
+        finally:
+            pdf.close()
 
 
 def _render_image_frames(path: str, pages: dict[int, Path]) -> None:

@@ -13,6 +13,7 @@ chars (boxes kept), recorded in `PageText.table_rows`. Pages without paths never
 from __future__ import annotations
 
 import statistics
+import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -96,9 +97,20 @@ def needs_ocr(text: str, mode: str) -> tuple[bool, str]:
     return decision.ocr, decision.reason
 
 
+PDFIUM_LOCK = threading.RLock()
+"""PDFium is not thread-safe: two worker threads inside it at once crash the process (a segfault
+in libpdfium.so, seen with `--workers 2` on scanned PDFs). Every use of pdfium holds this lock;
+tesseract runs outside it."""
+
+
 @contextmanager
 def open_pdf(input_file: InputFile) -> Iterator[pdfium.PdfDocument]:
-    """Open with pdfium, turning its errors into de06 errors that say what to do."""
+    """Open with pdfium (holding `PDFIUM_LOCK` until closed), turning its errors into de06 errors."""
+    with PDFIUM_LOCK:
+        yield from _open_pdf(input_file)
+
+
+def _open_pdf(input_file: InputFile) -> Iterator[pdfium.PdfDocument]:
     try:
         doc = pdfium.PdfDocument(input_file.path)
     except pdfium.PdfiumError as e:
@@ -562,7 +574,7 @@ def ocr_pdf_page(input_file: InputFile, page_number: int, options: RunOptions) -
         page = doc[page_number - 1]
         try:
             bitmap = page.render(scale=options.ocr_dpi / 72, grayscale=True)
-            image = bitmap.to_pil()
+            image = bitmap.to_pil().copy()  # own memory: the bitmap dies with the document
         finally:
             page.close()
     return ocr_image_page(image, page_number, options, scale=72 / options.ocr_dpi)
