@@ -86,8 +86,15 @@ def test_serve_picks_up_dropped_files_and_stops_on_sigterm(tmp_path: Path) -> No
         assert _wait_for(lambda: "000_7447eb4df85dea24.txt" in sources(), 120)
         shutil.copy(SAMPLES / "004_aa727d32706dd07c.txt", watch)
         assert _wait_for(lambda: "004_aa727d32706dd07c.txt" in sources(), 60)
-        manifest = json.loads((out / "manifest.json").read_text("utf-8"))
-        assert manifest["counts"]["cached"] == 1 and manifest["counts"]["processed"] == 1
+
+        def manifest() -> dict[str, int]:
+            try:  # written last in a cycle, after every table and the report
+                return dict(json.loads((out / "manifest.json").read_text("utf-8"))["counts"])
+            except (FileNotFoundError, json.JSONDecodeError):
+                return {}
+
+        assert _wait_for(lambda: manifest().get("documents") == 2, 60)
+        assert manifest()["cached"] == 1 and manifest()["processed"] == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
