@@ -629,34 +629,7 @@ def _rewrite(
         out_lines.append(([text[k] for k in kept], [boxes[k] for k in kept], [confs[k] for k in kept], False))
     for _, rows_out in pending:
         out_lines.extend((c, b, f, True) for c, b, f in rows_out)
-    chars_out: list[str] = []
-    boxes_out: list[Box | None] = []
-    confs_out: list[float | None] = []
-    row_ranges: list[tuple[int, int]] = []
-    for n, (chars, cboxes, cconfs, is_row) in enumerate(out_lines):
-        if n:
-            chars_out.append("\n")
-            boxes_out.append(None)
-            confs_out.append(None)
-        if is_row:
-            row_ranges.append((len(chars_out), len(chars_out) + len(chars)))
-        chars_out.extend(chars)
-        boxes_out.extend(cboxes)
-        confs_out.extend(cconfs)
-    new_text = "".join(chars_out)
-    box_t = tuple(boxes_out)
-    conf_t = tuple(confs_out) if page.confidences is not None else None
-    return PageText(
-        page=page.page,
-        text=new_text,
-        method=page.method,
-        lines=build_lines(new_text, box_t, conf_t),
-        boxes=box_t,
-        confidences=conf_t,
-        width=page.width,
-        height=page.height,
-        table_rows=tuple(row_ranges),
-    )
+    return _assemble(page, out_lines, keep_confidences=page.confidences is not None)
 
 
 def _insert_grid_tables(page: PageText, tables: list[ocr_tables.GridTable], scale: float) -> PageText:
@@ -707,11 +680,17 @@ def _insert_grid_tables(page: PageText, tables: list[ocr_tables.GridTable], scal
         merged.append((chars, cboxes, cconfs, is_row))
     for _, rows_out in emitted:
         merged.extend((c, b, f, True) for c, b, f in rows_out)
+    return _assemble(page, merged, keep_confidences=True)
+
+
+def _assemble(page: PageText, lines: list[tuple[list[str], list[Box | None], list[float | None], bool]], keep_confidences: bool) -> PageText:
+    """A page from its lines in order (chars, boxes, confidences, is-a-table-row), joined by "\\n";
+    table rows' ranges go to `table_rows`."""
     chars_out: list[str] = []
     boxes_out: list[Box | None] = []
     confs_out: list[float | None] = []
     row_ranges: list[tuple[int, int]] = []
-    for n, (chars, cboxes, cconfs, is_row) in enumerate(merged):
+    for n, (chars, cboxes, cconfs, is_row) in enumerate(lines):
         if n:
             chars_out.append("\n")
             boxes_out.append(None)
@@ -723,7 +702,7 @@ def _insert_grid_tables(page: PageText, tables: list[ocr_tables.GridTable], scal
         confs_out.extend(cconfs)
     new_text = "".join(chars_out)
     box_t = tuple(boxes_out)
-    conf_t = tuple(confs_out)
+    conf_t = tuple(confs_out) if keep_confidences else None
     return PageText(
         page=page.page,
         text=new_text,
