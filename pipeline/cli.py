@@ -8,7 +8,6 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -308,10 +307,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(format_table(report))
     print(f"details: {out_dir / 'eval.json'}")
     return int(ExitCode.ok)
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 if __name__ == "__main__":

@@ -88,15 +88,13 @@ def parse_vn_number(text: str) -> float | None:
     "85,29" → 85.29, "1.657.621" → 1657621, "85,29%" → 85.29. A lone "." followed by one or two
     digits is read as a decimal point ("98.5"), as reports (and users) sometimes write it.
     """
+    from extractors.vn_numbers import parse_number
+
     s = text.strip().rstrip("%").strip().replace("\u00a0", "").replace(" ", "")
     if not s or not re.fullmatch(r"[+-]?\d+(?:\.\d+)*(?:,\d+)?", s):
-        return None  # at most one decimal comma, after any thousands dots
-    if "," in s:
-        head, _, tail = s.partition(",")
-        return float(head.replace(".", "") + "." + tail)
-    if s.count(".") == 1 and len(s.rpartition(".")[2]) != 3:
-        return float(s)
-    return float(s.replace(".", ""))
+        return None  # typed by a person: stricter than OCR'd text, at most one decimal comma
+    value = parse_number(s.lstrip("+-"))  # the one reading of Vietnamese numerals
+    return -value if value is not None and s.startswith("-") else value
 
 
 def _same(a: Any, b: float) -> bool:
