@@ -24,7 +24,7 @@ import regex
 
 from extractors.vn_dates import match_date
 from extractors.vn_numbers import parse_number
-from pipeline.normalize import PageView, fold
+from pipeline.normalize import SENTENCE_CONTEXT, PageView, bounded_ranges, fold
 from pipeline.types import FigureRecord
 from rules import RuleError, RuleSet
 
@@ -135,7 +135,8 @@ def extract_figures(views: Sequence[PageView], rules: RuleSet) -> list[FigureRec
                 continue
             start = view.block_starts[index]
             end = view.block_starts[index + 1] - 1 if index + 1 < len(view.blocks) else len(view.text)
-            records.extend(_extract_block(view, start, end, compiled))
+            for window_start, window_end in bounded_ranges(view.text, start, end):
+                records.extend(_extract_block(view, window_start, window_end, compiled))
     return records
 
 
@@ -247,7 +248,7 @@ def _record(view: PageView, block_start: int, text: str, hit: _Hit) -> FigureRec
         denominator=hit.denominator,
         unit=unit,
         label=_label(text, hit),
-        as_of=_as_of(prov.sentence),
+        as_of=_as_of(view, prov.char_start, prov.char_end),
     )
 
 
@@ -260,8 +261,11 @@ _FUNCTION_WORDS = frozenset(
     "trong đó tại của các những gồm bao chiếm tỷ lệ tỉ lệ đến từ theo thì mà này".split()
 )
 _STOP_AFTER = frozenset("đạt và trong tại của với so để trên cho từ đến khi nhưng được đã".split())
+_GAP = regex.compile(r"[ ]+")
+_PERCENT_OF = regex.compile(r"\s*(?:các|những)?\s*")
 _WORD = regex.compile(r"[\p{L}][\p{L}\p{M}\-]*")
 _DELIM = regex.compile(r"[;:()\[\]\n=]|,\s|\.\s|\s[-–]\s")
+_LOOK_BACK = 200
 
 
 def _label(text: str, hit: _Hit) -> str | None:
@@ -269,8 +273,8 @@ def _label(text: str, hit: _Hit) -> str | None:
     verb before it ("hồ sơ cấp CCCD thu nhận"), or for bare numbers the phrase before them."""
     if hit.kind == "percent":
         # "100% TTHC được số hóa", "96% học viên": the phrase after says what the share is of.
-        m = regex.match(r"\s*(?:các|những)?\s*", text[hit.end :])
-        start = hit.end + (m.end() if m else 0)
+        m = _PERCENT_OF.match(text, hit.end)
+        start = m.end() if m else hit.end
         after = _words_after(text, start) if start < len(text) and text[start : start + 1].isalpha() else []
         if after and after[0].lower() not in _STOP_AFTER | _FUNCTION_WORDS:
             return " ".join(after)
@@ -293,15 +297,24 @@ def _words_after(text: str, pos: int, limit: int = 6) -> list[str]:
             break
         words.append(w)
         i = m.end()
-        gap = regex.match(r"[ ]+", text[i:])
+        gap = _GAP.match(text, i)
         if not gap:
             break
-        i += gap.end()
+        i = gap.end()
     return words
 
 
+def _last_delimiter(text: str, pos: int) -> tuple[int, bool]:
+    """End of the last delimiter before `pos` and whether there is one, looking back at most
+    `_LOOK_BACK` characters (a label is a few words: scanning from the block start made long
+    blocks quadratic)."""
+    start = max(0, pos - _LOOK_BACK)
+    cut = max((m.end() for m in _DELIM.finditer(text, start, pos)), default=-1)
+    return (cut, True) if cut >= 0 else (start, False)
+
+
 def _verb_before(text: str, pos: int, limit: int = 3) -> list[str]:
-    cut = max((m.end() for m in _DELIM.finditer(text, 0, pos)), default=0)
+    cut, _ = _last_delimiter(text, pos)
     words = _WORD.findall(text[cut:pos])
     while words and words[-1].lower() in _FUNCTION_WORDS:
         words.pop()
@@ -316,7 +329,7 @@ def _verb_before(text: str, pos: int, limit: int = 3) -> list[str]:
 def _phrase_before(text: str, pos: int, limit: int = 6) -> str | None:
     segment_end = pos
     for _ in range(2):  # "Khởi tạo Hồ sơ sức khỏe: 160.330/170.491": look past one delimiter
-        cut = max((m.end() for m in _DELIM.finditer(text, 0, segment_end)), default=0)
+        cut, delimited = _last_delimiter(text, segment_end)
         segment = text[cut:segment_end]
         segment = regex.split(r"\d[\d.,/%]*", segment)[-1]
         words = _WORD.findall(segment)
@@ -326,7 +339,7 @@ def _phrase_before(text: str, pos: int, limit: int = 6) -> str | None:
             words.pop(0)
         if words:
             return " ".join(words[-limit:])
-        if cut == 0:
+        if not delimited or cut == 0:
             break
         segment_end = max(0, cut - 1)
         while segment_end > 0 and text[segment_end - 1] in " ;:([=":
@@ -340,8 +353,13 @@ def _phrase_before(text: str, pos: int, limit: int = 6) -> str | None:
 _AS_OF = regex.compile(r"tính\s+đến\s+(?:hết\s+)?", regex.IGNORECASE)
 
 
-def _as_of(sentence: str) -> str | None:
-    """ISO date of "tính đến (hết) (ngày) …" in the sentence."""
+def _as_of(view: PageView, start: int, end: int) -> str | None:
+    """ISO date of "tính đến (hết) (ngày) …" in the sentence of `[start, end)` (read at most
+    `SENTENCE_CONTEXT` characters each side; normalized only when the words are there)."""
+    s0, e0 = view.sentence_range(start)
+    if not _AS_OF.search(view.page.text, max(s0, start - SENTENCE_CONTEXT), min(max(e0, end), end + SENTENCE_CONTEXT)):
+        return None
+    sentence = view.sentence_text(start, end, SENTENCE_CONTEXT)
     m = _AS_OF.search(sentence)
     if not m:
         return None

@@ -1,27 +1,40 @@
-"""Per-document result cache: unchanged files are not redone.
+"""Per-document entries on disk: the result cache and the parts the outputs are built from.
 
-A result is stored under a key made of the file's sha256, the rule set's content hash, the de06
-version, a hash of the extraction code and the options that change what is read (OCR mode, language, psm, dpi). Each entry is
-written atomically as soon as its document finishes, so a run killed part-way resumes where it
-stopped. Only complete (`ok`) results are kept: failures and partial results are retried.
+Each finished document is written at once as one JSON entry (`OUT/.de06-cache/<key>.json`): its
+`documents` row, the rows of every record table, its page texts and page images. The run's tables
+and report are then streamed from these entries one document at a time, so memory does not grow
+with the corpus, and a run killed part-way resumes from them.
+
+The key is made of the file's sha256, the rule set's content hash, the de06 version, a hash of
+the extraction code and the options that change what is read. Entries are data, never code: an
+output folder may be shared, so nothing in it is unpickled; an entry that does not parse, has the
+wrong shape or names other bytes is ignored (with a warning) and the document is processed again.
+Complete results and deterministic failures (empty, encrypted, corrupt, unsupported files) are
+served again; partial results and failures that may pass next time (timeouts, crashes) are not.
 """
 
 from __future__ import annotations
 
 import hashlib
-import pickle
-from dataclasses import replace
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
 from pipeline.config import RunOptions
-from pipeline.export import atomic_write
-from pipeline.types import DocumentResult, InputFile
+from pipeline.export import RECORD_TABLES, atomic_write, flatten
+from pipeline.types import DocumentInfo, DocumentResult, InputFile
 from rules import get_rules
 
 CACHE_DIRNAME = ".de06-cache"
+ENTRY_FORMAT = "de06-entry/1"
+DETERMINISTIC_FAILURES = frozenset({"empty", "too_large", "unsupported", "encoding", "encrypted", "corrupt"})
+"""Failure categories that the same bytes will always give: cached like results."""
+_INFO_FIELDS = frozenset(f.name for f in fields(DocumentInfo))
 
 
 @lru_cache(maxsize=1)
@@ -50,49 +63,114 @@ def cache_key(input_file: InputFile, options: RunOptions) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
-def _with_source(result: DocumentResult, source: str) -> DocumentResult:
-    """The same bytes found at another path: same ids, the new path in every `source`."""
-    if result.info.source == source:
-        return result
+@dataclass(frozen=True, slots=True)
+class DocumentEntry:
+    """One document's outputs as plain rows: what the tables, the report and the summary need."""
 
-    def move(records: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(replace(r, prov=replace(r.prov, source=source)) for r in records)
+    info: dict[str, Any]
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    pages: list[dict[str, Any]] = field(default_factory=list)
+    reusable: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
 
-    return replace(
-        result,
-        info=replace(result.info, source=source),
-        references=move(result.references),
-        figures=move(result.figures),
-        services=move(result.services),
-        tables=move(result.tables),
-        findings=move(result.findings),
+    @property
+    def status(self) -> str:
+        return str(self.info.get("status"))
+
+    def count(self, table: str) -> int:
+        return len(self.rows.get(table, ()))
+
+    def at_source(self, source: str, duplicate_of: str | None = None) -> DocumentEntry:
+        """The same bytes found at another path: same ids, the new path in every `source`."""
+        info = {**self.info, "source": source, "duplicate_of": duplicate_of}
+        if duplicate_of is not None:  # a copy lists itself; its records stay with the first copy
+            return DocumentEntry(info, {}, [], self.reusable, self.timings)
+        if self.info.get("source") == source:
+            return DocumentEntry(info, self.rows, self.pages, self.reusable, self.timings)
+        rows = {t: [{**r, "source": source} for r in rs] for t, rs in self.rows.items()}
+        return DocumentEntry(info, rows, self.pages, self.reusable, self.timings)
+
+
+def entry_from_result(result: DocumentResult, images: dict[int, str] | None = None) -> DocumentEntry:
+    images = images or {}
+    failure = result.errors[-1].category if result.info.status == "failed" and result.errors else None
+    reusable = result.info.status == "ok" or failure in DETERMINISTIC_FAILURES
+    return DocumentEntry(
+        info=flatten(result.info),
+        rows={t: [flatten(r) for r in getattr(result, t)] for t in RECORD_TABLES},
+        pages=[
+            {"page": p.page, "text": p.text, "width": p.width, "height": p.height, "image": images.get(p.page)}
+            for p in result.pages
+        ],
+        reusable=reusable,
+        timings=dict(result.timings),
+    )
+
+
+def _valid(data: Any, sha256: str) -> bool:
+    """The shape an entry must have before any of it is used."""
+    if not isinstance(data, dict) or data.get("format") != ENTRY_FORMAT:
+        return False
+    info, rows, pages = data.get("info"), data.get("rows"), data.get("pages")
+    if not isinstance(info, dict) or info.get("sha256") != sha256 or not set(info) <= _INFO_FIELDS:
+        return False
+    if not isinstance(rows, dict) or not set(rows) <= set(RECORD_TABLES):
+        return False
+    if any(not isinstance(rs, list) or not all(isinstance(r, dict) for r in rs) for rs in rows.values()):
+        return False
+    return isinstance(pages, list) and all(
+        isinstance(p, dict) and isinstance(p.get("page"), int) and isinstance(p.get("text"), str) for p in pages
     )
 
 
 class ResultCache:
-    """Pickled `DocumentResult`s in `directory` (plain frozen dataclasses, safe to pickle)."""
+    """Document entries in `directory`, one JSON file each, written atomically."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def _path(self, input_file: InputFile, options: RunOptions) -> Path:
-        return self.directory / f"{cache_key(input_file, options)}.pickle"
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
 
-    def get(self, input_file: InputFile, options: RunOptions) -> DocumentResult | None:
-        path = self._path(input_file, options)
+    def get(self, input_file: InputFile, options: RunOptions) -> DocumentEntry | None:
+        """The stored entry for these bytes, if it may be served again."""
+        entry = self.load(cache_key(input_file, options), input_file.sha256)
+        if entry is None or not entry.reusable:
+            return None
+        return entry.at_source(input_file.source)
+
+    def load(self, key: str, sha256: str) -> DocumentEntry | None:
+        path = self._path(key)
         try:
-            with path.open("rb") as fh:
-                result = pickle.load(fh)
+            data = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        except Exception:  # noqa: BLE001 - a damaged entry is a miss, not an error
-            path.unlink(missing_ok=True)
+        except (OSError, ValueError, RecursionError) as e:
+            print(f"de06: ignoring an unreadable cache entry {path.name} ({type(e).__name__}); reprocessing", file=sys.stderr)
             return None
-        if not isinstance(result, DocumentResult) or result.info.sha256 != input_file.sha256:
+        if not _valid(data, sha256):
+            print(f"de06: ignoring a cache entry of unexpected shape ({path.name}); reprocessing", file=sys.stderr)
             return None
-        return _with_source(result, input_file.source)
+        return DocumentEntry(
+            info=data["info"],
+            rows=data["rows"],
+            pages=data["pages"],
+            reusable=bool(data.get("reusable")),
+            timings=data.get("timings") if isinstance(data.get("timings"), dict) else {},
+        )
 
-    def put(self, result: DocumentResult, input_file: InputFile, options: RunOptions) -> None:
-        if result.info.status != "ok":
-            return
-        atomic_write(self._path(input_file, options), pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    def put(self, key: str, entry: DocumentEntry) -> None:
+        data = {
+            "format": ENTRY_FORMAT,
+            "key": key,
+            "reusable": entry.reusable,
+            "info": entry.info,
+            "rows": entry.rows,
+            "pages": entry.pages,
+            "timings": entry.timings,
+        }
+        atomic_write(self._path(key), json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+    def keys(self) -> Iterator[str]:
+        for path in self.directory.glob("*.json"):
+            yield path.stem

@@ -6,13 +6,12 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pipeline import __version__
-from pipeline.errors import ExitCode, UsageError
+from pipeline.errors import De06Error, ExitCode, UsageError
 
 # Quiet, offline-safe Prefect (and Dask) defaults (shared/notes/prefect.md §1c–1d); a user's own settings win.
 PREFECT_DEFAULTS = {
@@ -33,6 +32,44 @@ def _prefect_environment() -> None:
         os.environ.setdefault(key, value)
 
 
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        default=None,
+        metavar="SIZE",
+        help="memory one worker process may use for one document, e.g. 2G or 1500M "
+        "(default: the machine's memory shared by the workers, 1-4 GiB; 0: no limit)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="wall seconds a page may take before its document is stopped (default 120; at least 60 a stage)",
+    )
+    parser.add_argument(
+        "--max-pages",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pages a PDF or picture file may have (default 500); longer files fail at once with that reason",
+    )
+
+
+def _memory_size(text: str) -> int:
+    units = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    value = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = value[-1:] if value[-1:] in units else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size such as 2G or 1500M") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError("a memory size cannot be negative")
+    return int(number * units[unit])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="de06", description="Extract references, figures and services from Đề án 06 reports."
@@ -49,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--address", default=None, help="dask scheduler, tcp://HOST:PORT")
     run.add_argument("--force", action="store_true", help="ignore cached results; process every input again")
     run.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    _add_limit_arguments(run)
 
     sv = sub.add_parser("serve", help="watch a folder and keep the outputs current")
     sv.add_argument("--watch", required=True, metavar="DIR", help="incoming folder")
@@ -58,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--ocr", choices=["auto", "always", "never"], default="auto")
     sv.add_argument("--runner", choices=["local", "dask"], default="local")
     sv.add_argument("--address", default=None)
+    _add_limit_arguments(sv)
 
     from pipeline.trace import add_trace_arguments
 
@@ -94,126 +133,86 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `de06 trace … | head`: the reader left; that is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.ok)
+    except De06Error as e:  # a failure of the whole run (output folder, dependencies)
+        print(f"de06: {e.message}", file=sys.stderr)
+        return int(e.exit_code)
     except KeyboardInterrupt:
         print("de06: interrupted; outputs already written are complete", file=sys.stderr)
-        return 130
+        return int(ExitCode.interrupted)
     parser.error(f"unknown command {args.command}")
     return int(ExitCode.usage)
 
 
-def run_corpus(
-    inputs: Sequence[str], out_dir: Path, options: Any, show_progress: bool = True
-) -> tuple[list[Any], dict[str, Any]]:
-    """Process inputs through the flow and write all tables and the manifest to `out_dir`."""
-    _prefect_environment()
-    from pipeline.document import ReadPlan, finish_document
-    from pipeline.errors import InputFileError
-    from pipeline.export import result_rows, write_manifest, write_tables
-    from pipeline.ingest import expand_inputs
-    from pipeline.types import InputFile, StageError
+class TerminalProgress:
+    """The run as a person sees it: a line naming what was found, then a rich bar (documents
+    done / total, failures, pages OCR'd) on a terminal; silent otherwise."""
 
-    started = time.time()
-    paths, missing = expand_inputs(list(inputs))
-    if missing:
-        raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    if not paths:
-        raise UsageError(f"no files found in {', '.join(inputs)}")
-    from pipeline.flows import run_documents, triage_all
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = enabled and sys.stderr.isatty()
+        self.failed = 0
+        self.ocr_pages = 0
+        self._progress: Any = None
 
-    triaged = triage_all([str(p) for p in paths])
-    good = [t for t in triaged if isinstance(t, InputFile)]
-    results_by_path: dict[str, Any] = {}
-    cached = 0
-    with _progress_bar(len(triaged), show_progress) as progress:
-        flow_started = time.time()
-        for result, from_cache in run_documents(good, options, progress) if good else []:
-            results_by_path[result.info.source] = result
-            cached += from_cache
-        flow_seconds = time.time() - flow_started
-    results = []
-    for t in triaged:
-        if isinstance(t, InputFile):
-            results.append(results_by_path[t.source])
-        else:  # unreadable (permissions, vanished): still reported, never skipped
-            path, message = t
-            fake = InputFile(path=path, source=path, sha256="0" * 64, size=0, kind="unknown")
-            error = StageError("ingest", None, InputFileError.category, message)
-            results.append(finish_document(ReadPlan(fake, None, 0, failure=error), [], options))
-    tables = result_rows(results)
-    write_tables(out_dir, tables)
-    write_audit_report(out_dir, tables, results, triaged)
-    manifest = write_manifest(out_dir, results, tables, started, flow_seconds, options, cached)
-    return results, manifest
-
-
-def write_audit_report(out_dir: Path, tables: dict[str, Any], results: list[Any], triaged: list[Any]) -> None:
-    """`DIR/report.html` with every document's page texts and, for PDFs and scans, page images."""
-    from pipeline.page_images import render_page_images
-    from pipeline.report import pages_payload, write_report
-    from pipeline.types import InputFile
-
-    paths = {t.doc_id: t.path for t in triaged if isinstance(t, InputFile)}
-    page_texts = {}
-    for r in results:
-        if not r.pages:
-            continue
-        payload = pages_payload(r.pages)
-        try:
-            images = render_page_images(r, paths[r.info.doc_id], out_dir)
-        except Exception as e:  # noqa: BLE001 - a missing picture must not lose the report
-            print(f"de06: no page images for {r.info.source}: {e}", file=sys.stderr)
-            images = {}
-        for page in payload:
-            page["image"] = images.get(page["page"])
-        page_texts[r.info.doc_id] = payload
-    write_report(out_dir, tables, page_texts)
-
-
-class _progress_bar:
-    """A rich progress bar on a terminal (documents done / total, pages OCR'd); silent otherwise."""
-
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total = total
-        self.enabled = enabled and sys.stderr.isatty()
-        self.pages = 0
-
-    def __enter__(self) -> Any:
+    def found(self, total: int) -> None:
         if not self.enabled:
-            return None
+            return
+        print(f"de06: {total} input file(s) found", file=sys.stderr, flush=True)
+        if not self.bar:
+            return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(
             TextColumn("[bold]documents"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("pages OCR'd: {task.fields[pages]}"),
+            TextColumn("failed: {task.fields[failed]}  pages OCR'd: {task.fields[pages]}"),
             TimeElapsedColumn(),
             transient=False,
         )
         self._progress.start()
-        self._task = self._progress.add_task("run", total=self.total, pages=0)
+        self._task = self._progress.add_task("run", total=total, pages=0, failed=0)
 
-        def update(kind: str, count: int) -> None:
-            if kind == "document":
-                self._progress.advance(self._task, count)
-            else:
-                self.pages += count
-                self._progress.update(self._task, pages=self.pages)
+    def document(self, source: str, status: str) -> None:
+        self.failed += status == "failed"
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, failed=self.failed)
 
-        return update
+    def pages(self, count: int) -> None:
+        self.ocr_pages += count
+        if self._progress is not None:
+            self._progress.update(self._task, pages=self.ocr_pages)
 
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+    def close(self) -> None:
+        if self._progress is not None:
             self._progress.stop()
+            self._progress = None
+
+
+def _run(inputs: Sequence[str], out_dir: Path, options: Any, show_progress: bool, handle_signals: bool = True) -> Any:
+    """`app.run_corpus` with Prefect's quiet defaults and the terminal's progress."""
+    _prefect_environment()
+    from pipeline.app import run_corpus
+
+    progress = TerminalProgress(show_progress)
+    try:
+        return run_corpus(inputs, out_dir, options, progress, handle_signals=handle_signals)
+    finally:
+        progress.close()
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from pipeline.config import RunOptions
+    from pipeline.config import MAX_PAGES, SECONDS_PER_PAGE, RunOptions, default_max_memory
 
     if args.runner == "dask" and args.address and not args.address.startswith(("tcp://", "tls://")):
         raise UsageError("--address takes a scheduler address such as tcp://127.0.0.1:8786")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if args.max_pages is not None and args.max_pages < 1:
+        raise UsageError("--max-pages must be at least 1")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout takes a positive number of seconds a page")
+    memory = default_max_memory(args.workers) if args.max_memory is None else args.max_memory
     return RunOptions(
         ocr=args.ocr,
         workers=args.workers,
@@ -221,40 +220,66 @@ def _options(args: argparse.Namespace) -> Any:
         address=args.address,
         out_dir=args.out,
         force=getattr(args, "force", False),
+        max_memory=memory,
+        timeout=args.timeout or SECONDS_PER_PAGE,
+        max_pages=args.max_pages or MAX_PAGES,
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.errors import Interrupted
+
     options = _options(args)
     out_dir = Path(args.out)
-    results, manifest = run_corpus(args.inputs, out_dir, options, show_progress=not args.quiet)
-    failed = [r for r in results if r.info.status == "failed"]
+    try:
+        outcome = _run(args.inputs, out_dir, options, show_progress=not args.quiet)
+    except Interrupted as e:
+        outcome = e.outcome
+        if outcome is not None:
+            done = sum(d.status != "failed" or d.cached for d in outcome.documents)
+            print(
+                f"de06: interrupted; the {done} finished document(s) are written to {out_dir}/ and cached, "
+                "the others are listed as interrupted",
+                file=sys.stderr,
+            )
+        return e.exit_code
     if not args.quiet:
-        _print_summary(results, manifest, out_dir)
+        _print_summary(outcome.documents, outcome.manifest, out_dir)
+    failed = [d for d in outcome.documents if d.status == "failed"]
     return int(ExitCode.some_inputs_failed if failed else ExitCode.ok)
 
 
-def _print_summary(results: list[Any], manifest: dict[str, Any], out_dir: Path) -> None:
+def _print_summary(documents: list[Any], manifest: dict[str, Any], out_dir: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(stderr=True)
-    table = Table(title=f"de06 {__version__}: {len(results)} inputs → {out_dir}/")
+    table = Table(title=escape(f"de06 {__version__}: {len(documents)} inputs → {out_dir}/"))
     for column in ("source", "status", "format", "pages", "refs", "figures", "services", "error"):
         table.add_column(column, overflow="fold")
-    for r in results:
+    for d in documents:
+        info = d.info
+        status = str(info.get("status"))
+        if info.get("duplicate_of"):
+            status += f" (copy of {info['duplicate_of']})"
         table.add_row(
-            r.info.source,
-            r.info.status,
-            r.info.format or "",
-            str(r.info.pages or ""),
-            str(len(r.references)),
-            str(len(r.figures)),
-            str(len(r.services)),
-            r.info.error or "",
+            *(
+                escape(str(v))
+                for v in (
+                    info.get("source"),
+                    status,
+                    info.get("format") or "",
+                    info.get("pages") or "",
+                    d.counts["references"],
+                    d.counts["figures"],
+                    d.counts["services"],
+                    info.get("error") or "",
+                )
+            )
         )
     console.print(table)
-    console.print(f"total {manifest['timings']['total_seconds']:.1f} s; tables in {out_dir}/")
+    console.print(escape(f"total {manifest['timings']['total_seconds']:.1f} s; tables in {out_dir}/"))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -266,8 +291,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
 
     def run(paths: list[str]) -> None:
-        results, manifest = run_corpus(paths, out_dir, options, show_progress=False)
-        counts = manifest["counts"]
+        outcome = _run(paths, out_dir, options, show_progress=False, handle_signals=False)
+        counts = outcome.manifest["counts"]
         print(
             f"de06 serve: {counts['documents']} documents ({counts['processed']} processed, "
             f"{counts['cached']} cached, {counts['failed']} failed) → {out_dir}/",
@@ -294,12 +319,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UsageError(f"the gold names inputs that are not in {inputs_dir}: {', '.join(missing)}")
     out_dir = Path(args.out)
     options = RunOptions(out_dir=str(out_dir))
-    results, _ = run_corpus([str(p) for p in paths], out_dir, options, show_progress=True)
+    outcome = _run([str(p) for p in paths], out_dir, options, show_progress=True)
     predicted = {
         name: json.loads((out_dir / f"{name}.json").read_text(encoding="utf-8"))
         for name in ("documents", "references", "figures", "services")
     }
-    doc_names = {r.info.doc_id: Path(r.info.source).name for r in results}
+    doc_names = {str(d.info["doc_id"]): Path(str(d.info["source"])).name for d in outcome.documents}
     report = score(gold, predicted, doc_names)
     from pipeline.export import atomic_write, to_json
 

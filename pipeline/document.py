@@ -18,11 +18,23 @@ from extractors import EXTRACTORS
 from extractors.document_info import extract_document_info
 from pipeline.config import RunOptions
 from pipeline.crosscheck import find_inconsistencies
-from pipeline.errors import De06Error
+from pipeline.errors import De06Error, TooLargeError
 from pipeline.ingest import check_acceptable, triage
 from pipeline.normalize import build_views
-from pipeline.types import DocText, DocumentInfo, DocumentResult, Format, InputFile, PageText, StageError
+from pipeline.types import (
+    DocText,
+    DocumentInfo,
+    DocumentResult,
+    Finding,
+    Format,
+    InputFile,
+    PageText,
+    StageError,
+)
 from rules import get_rules
+
+PageCallback = Callable[[int, int | None], None]
+"""Told (page, of_pages) as a reader starts each page: worker processes report it to de06."""
 
 ID_LETTERS = {"references": "R", "figures": "F", "services": "S", "tables": "T", "findings": "X"}
 
@@ -44,22 +56,24 @@ class ReadPlan:
 def _stage_error(stage: str, page: int | None, error: BaseException) -> StageError:
     if isinstance(error, De06Error):
         return StageError(stage, page, error.category, error.message)
+    if isinstance(error, MemoryError):
+        return StageError(stage, page, "memory", "ran out of memory: over the limit per worker; raise it with --max-memory")
     # An unexpected library error: keep its type so a developer can find it, in one line.
     return StageError(stage, page, "internal", f"unexpected {type(error).__name__}: {error}")
 
 
-def plan_document(input_file: InputFile, options: RunOptions) -> ReadPlan:
-    """Check the file and read whatever does not need OCR."""
+def plan_document(input_file: InputFile, options: RunOptions, on_page: PageCallback | None = None) -> ReadPlan:
+    """Check the file and read whatever does not need OCR; `on_page(n, of)` hears which page is read."""
     started = time.perf_counter()
     try:
         check_acceptable(input_file, options.max_bytes)
-        plan = _read(input_file, options)
+        plan = _read(input_file, options, on_page)
     except Exception as e:  # noqa: BLE001 - the document boundary: every failure becomes a result
         plan = ReadPlan(input_file, None, 0, failure=_stage_error("ingest", None, e))
     return replace(plan, seconds=time.perf_counter() - started)
 
 
-def _read(input_file: InputFile, options: RunOptions) -> ReadPlan:
+def _read(input_file: InputFile, options: RunOptions, on_page: PageCallback | None) -> ReadPlan:
     if input_file.kind == "text":
         from pipeline.plain_text import read_text
 
@@ -71,9 +85,10 @@ def _read(input_file: InputFile, options: RunOptions) -> ReadPlan:
         doc = read_docx(input_file)
         return ReadPlan(input_file, "docx", len(doc.pages), pages=doc.pages, errors=doc.errors)
     if input_file.kind == "pdf":
-        from pipeline.pdf_text import plan_pdf
+        from pipeline.pdf_text import count_pdf_pages, plan_pdf
 
-        pdf = plan_pdf(input_file, options)
+        check_page_count(count_pdf_pages(input_file), options, "PDF")
+        pdf = plan_pdf(input_file, options, on_page)
         fmt: Format = "pdf-ocr" if pdf.ocr_pages and len(pdf.ocr_pages) == pdf.page_count else "pdf"
         return ReadPlan(
             input_file, fmt, pdf.page_count, pages=pdf.text_pages, ocr_pages=pdf.ocr_pages, errors=pdf.errors
@@ -82,8 +97,17 @@ def _read(input_file: InputFile, options: RunOptions) -> ReadPlan:
         from pipeline.ocr import image_page_count
 
         count = image_page_count(input_file)
+        check_page_count(count, options, "picture file")
         return ReadPlan(input_file, "image", count, ocr_pages=tuple(range(1, count + 1)))
     raise AssertionError(f"triage let through kind {input_file.kind!r}")
+
+
+def check_page_count(count: int, options: RunOptions, what: str) -> None:
+    if count > options.max_pages:
+        raise TooLargeError(
+            f"the {what} has {count} pages, over the limit of {options.max_pages}; split it, or raise the "
+            "limit with --max-pages"
+        )
 
 
 def ocr_page(input_file: InputFile, page_number: int, options: RunOptions) -> PageText | StageError:
@@ -131,7 +155,7 @@ def finish_document(
     doc = DocText(input=input_file, format=plan.format or "text", pages=tuple(pages), page_count=plan.page_count)
     started = time.perf_counter()
     try:
-        result = _extract(doc, base, errors, timings)
+        result = _extract(doc, base, errors, timings, options)
     except Exception as e:  # noqa: BLE001 - extraction bugs must not stop the corpus
         error = _stage_error("extract", None, e)
         info = replace(base, status="failed", error=error.message)
@@ -140,7 +164,18 @@ def finish_document(
     return result
 
 
-def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings: dict[str, float]) -> DocumentResult:
+def _record_limit_finding(found: list[Any], table: str, limit: int) -> Finding:
+    """The finding for a document that yields an absurd number of records (a runaway file)."""
+    message = (
+        f"stopped at {limit} {table} ({len(found)} found): more than one record per 6 characters "
+        "of text is no report but a runaway file; the rest of this table was dropped"
+    )
+    return Finding(prov=found[limit].prov, kind="record_limit", message=message)
+
+
+def _extract(
+    doc: DocText, base: DocumentInfo, errors: list[StageError], timings: dict[str, float], options: RunOptions
+) -> DocumentResult:
     rules = get_rules()
     views = build_views(doc)
     fields = extract_document_info(views, rules)
@@ -161,8 +196,18 @@ def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings
         ocr_confidence=round(sum(confidences) / len(confidences), 2) if confidences else None,
     )
     tables: dict[str, list[Any]] = {name: [] for name in ID_LETTERS}
+    limit_hits: list[Finding] = []
+    # Absurd is a density: the densest real list ("5 hồ sơ; 7 hồ sơ") has one every ~8 characters.
+    record_limit = max(options.min_record_limit, sum(len(p.text) for p in doc.pages) // 6)
     for extractor in EXTRACTORS.values():
-        tables[extractor.table].extend(extractor.function(views, rules))
+        found = list(extractor.function(views, rules))
+        if len(found) > record_limit:
+            limit_hits.append(_record_limit_finding(found, extractor.table, record_limit))
+            found = found[:record_limit]
+        tables[extractor.table].extend(found)
+    if limit_hits:
+        message = "; ".join(f.message for f in limit_hits)
+        info = replace(info, status="partial", error="; ".join(filter(None, (info.error, message))))
     # A service row's period is its table caption's or section's; failing those, the report's own.
     tables["services"] = [
         r if r.period_start or r.period_end else replace(r, period_start=info.period_start, period_end=info.period_end)
@@ -170,7 +215,7 @@ def _extract(doc: DocText, base: DocumentInfo, errors: list[StageError], timings
     ]
     numbered = {name: _number(doc.input.doc_id, ID_LETTERS[name], recs) for name, recs in tables.items()}
     numbered, findings = find_inconsistencies(numbered)
-    numbered["findings"] = _number(doc.input.doc_id, "X", [*numbered["findings"], *findings])
+    numbered["findings"] = _number(doc.input.doc_id, "X", [*numbered["findings"], *findings, *limit_hits])
     return DocumentResult(
         info=info,
         references=tuple(numbered["references"]),

@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pipeline.errors import CorruptFileError
+from pipeline.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 from pipeline.types import DocText, InputFile, PageText, build_lines
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -35,14 +35,58 @@ def _clean(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).replace("\t", " ").split())
 
 
+MAX_PART_BYTES = 100 * 2**20
+"""A Word document's XML is a few MB even for hundreds of pages; 100 MB unpacked is a zip bomb."""
+MAX_PACKAGE_BYTES = 300 * 2**20
+MAX_RATIO = 200
+"""XML compresses ~10:1; a part packed more than 200:1 is padding meant to exhaust memory."""
+
+
+def check_package(path: Path) -> None:
+    """Refuse, before unpacking anything, a zip that is no Word document or that unpacks to far
+    more than any report (sizes come from the zip's own directory)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+            names = {m.filename for m in members}
+            if "mimetype" in names and "word/document.xml" not in names:
+                kind = package.read("mimetype")[:100].decode("ascii", "replace")
+                if "opendocument" in kind:
+                    raise UnsupportedFormatError(
+                        "this is an OpenDocument file (.odt) named .docx; save it as .docx or PDF from LibreOffice"
+                    )
+    except zipfile.BadZipFile as e:
+        raise CorruptFileError(f"the .docx file is not a valid zip package ({e}); re-save it from Word as .docx") from e
+    total = sum(m.file_size for m in members)
+    for m in members:
+        packed = max(1, m.compress_size)
+        if m.file_size > MAX_PART_BYTES or m.file_size / packed > MAX_RATIO and m.file_size > 10 * 2**20:
+            raise TooLargeError(
+                f"the .docx part {m.filename} unpacks to {m.file_size / 2**20:.0f} MB from "
+                f"{packed / 2**20:.1f} MB (a zip bomb); it is refused unread"
+            )
+    if total > MAX_PACKAGE_BYTES:
+        raise TooLargeError(f"the .docx file unpacks to {total / 2**20:.0f} MB, more than any report; refused unread")
+
+
 def read_docx(input_file: InputFile) -> DocText:
     """One page: each non-empty paragraph is a line; each table row a line of "\\t"-joined cells,
     recorded in `PageText.table_rows`. Merged cells appear once per row."""
     from docx import Document
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_package(Path(input_file.path))
+    from lxml.etree import XMLSyntaxError
+
     try:
         document = Document(str(Path(input_file.path)))
+    except XMLSyntaxError as e:
+        if "amplification" in str(e) or "entit" in str(e).lower():
+            raise CorruptFileError(
+                "the Word document's XML declares entities that expand without bound (a 'billion laughs' "
+                "file); it is refused unread"
+            ) from e
+        raise CorruptFileError(f"the Word document's XML is damaged ({e}); re-save it from Word as .docx") from e
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, OSError) as e:
         raise CorruptFileError(
             "the .docx file cannot be opened as a Word document (not a valid DOCX zip package); "

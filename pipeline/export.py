@@ -7,11 +7,14 @@ half-written table behind.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import tempfile
+import types
+import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -44,6 +47,15 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "findings": ["id", *_record_fields(Finding), *PROVENANCE_FIELDS],
 }
 TABLES = tuple(TABLE_COLUMNS)
+RECORD_TABLES = ("references", "figures", "services", "tables", "findings")
+TABLE_CLASSES: dict[str, type] = {
+    "documents": DocumentInfo,
+    "references": ReferenceRecord,
+    "figures": FigureRecord,
+    "services": ServiceRecord,
+    "tables": TableRowRecord,
+    "findings": Finding,
+}
 
 
 def _plain(value: Any) -> Any:
@@ -127,54 +139,173 @@ def to_json(value: Any) -> bytes:
     return (json.dumps(value, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def to_parquet(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
-    """Parquet for analysts: objects (cells, continued_from) as JSON text, lists as lists."""
+def _arrow_type(hint: Any) -> Any:
+    """The Arrow type of a record field: numbers stay numbers, tuples of strings are lists,
+    nested objects (cells, provenance lists) are JSON text."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    def cell(value: Any) -> Any:
-        if isinstance(value, dict) or (isinstance(value, list) and any(isinstance(v, dict) for v in value)):
-            return json.dumps(value, ensure_ascii=False)
-        return value
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        return _arrow_type(args[0])
+    if origin is typing.Literal or hint is str:
+        return pa.string()
+    if hint is bool:
+        return pa.bool_()
+    if hint is int:
+        return pa.int64()
+    if hint is float:
+        return pa.float64()
+    if origin is tuple and args == [float, float, float, float]:
+        return pa.list_(pa.float64())
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] is str:
+        return pa.list_(pa.string())
+    return None  # JSON text
 
-    data = {c: [cell(row.get(c)) for row in rows] for c in columns}
-    arrays = {}
-    for c, values in data.items():
+
+def _arrow_schema(name: str) -> Any:
+    import pyarrow as pa
+
+    hints: dict[str, Any] = {}
+    for cls in (TABLE_CLASSES[name], Provenance):
+        hints.update(typing.get_type_hints(cls))
+    hints["id"] = str
+    return pa.schema([(c, _arrow_type(hints.get(c, str)) or pa.string()) for c in TABLE_COLUMNS[name]])
+
+
+class _TableFiles:
+    """One table's CSV, JSON and Parquet files, written row by row into temporary files."""
+
+    PARQUET_BATCH = 5000
+
+    def __init__(self, out_dir: Path, name: str) -> None:
+        import pyarrow.parquet as pq
+
+        self.name = name
+        self.columns = TABLE_COLUMNS[name]
+        self.schema = _arrow_schema(name)
+        self.targets = [out_dir / f"{name}.{ext}" for ext in ("csv", "json", "parquet")]
+        self.temps = [_temp_path(t) for t in self.targets]
+        self.csv = self.temps[0].open("w", encoding="utf-8", newline="")
+        self.csv_writer = csv.writer(self.csv, lineterminator="\n")
+        self.csv_writer.writerow(self.columns)
+        self.json = self.temps[1].open("w", encoding="utf-8")
+        self.json.write("[")
+        self.parquet = pq.ParquetWriter(str(self.temps[2]), self.schema)
+        self.batch: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        row = {c: row.get(c) for c in self.columns}
+        self.csv_writer.writerow([_csv_cell(row[c]) for c in self.columns])
+        # The same bytes as `json.dumps(rows, indent=1)` of the whole table, one row at a time.
+        body = json.dumps(row, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        self.json.write(("," if self.count else "") + "\n " + body)
+        self.batch.append(row)
+        self.count += 1
+        if len(self.batch) >= self.PARQUET_BATCH:
+            self._flush_parquet()
+
+    def _flush_parquet(self) -> None:
+        import pyarrow as pa
+
+        arrays = []
+        for f in self.schema:
+            values = [r[f.name] for r in self.batch]
+            if pa.types.is_string(f.type):
+                values = [None if v is None else v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+                          for v in values]
+            arrays.append(pa.array(values, type=f.type))
+        self.parquet.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+        self.batch = []
+
+    def close(self) -> None:
+        self.csv.close()
+        self.json.write("\n]\n" if self.count else "]\n")
+        self.json.close()
+        if self.batch:
+            self._flush_parquet()
+        self.parquet.close()
+
+    def discard(self) -> None:
+        for handle in (self.csv, self.json):
+            handle.close()
+        with contextlib.suppress(Exception):
+            self.parquet.close()
+        for temp in self.temps:
+            temp.unlink(missing_ok=True)
+
+
+def _temp_path(target: Path) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
+    return Path(tmp)
+
+
+class TableWriter:
+    """Every table of a run as CSV, JSON and Parquet, fed one document at a time and renamed into
+    place together at `commit` (headers even when empty). Memory holds one Parquet batch a table."""
+
+    def __init__(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.files: dict[str, _TableFiles] = {}
         try:
-            arrays[c] = pa.array(values)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed types: keep the column as text
-            arrays[c] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    table = pa.table(arrays) if rows else pa.table({c: pa.array([], type=pa.string()) for c in columns})
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    return buffer.getvalue()
+            for name in TABLE_COLUMNS:
+                self.files[name] = _TableFiles(out_dir, name)
+        except BaseException:
+            self.discard()
+            raise
+
+    def add(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
+        files = self.files[table]
+        for row in rows:
+            files.add(row)
+
+    def counts(self) -> dict[str, int]:
+        return {name: f.count for name, f in self.files.items()}
+
+    def commit(self) -> list[Path]:
+        written: list[Path] = []
+        try:
+            for files in self.files.values():
+                files.close()
+                for temp in files.temps:
+                    with temp.open("rb") as fh:
+                        os.fsync(fh.fileno())
+        except BaseException:
+            self.discard()
+            raise
+        for files in self.files.values():
+            for temp, target in zip(files.temps, files.targets, strict=True):
+                temp.replace(target)
+                written.append(target)
+        return written
+
+    def discard(self) -> None:
+        for files in self.files.values():
+            files.discard()
 
 
 def write_tables(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> list[Path]:
     """Write every table as CSV, JSON and Parquet (headers even when empty); returns the paths written."""
-    written = []
-    for name, columns in TABLE_COLUMNS.items():
-        rows = [{c: row.get(c) for c in columns} for row in tables.get(name, [])]
-        for path, data in (
-            (out_dir / f"{name}.csv", to_csv(rows, columns)),
-            (out_dir / f"{name}.json", to_json(rows)),
-            (out_dir / f"{name}.parquet", to_parquet(rows, columns)),
-        ):
-            atomic_write(path, data)
-            written.append(path)
-    return written
+    writer = TableWriter(out_dir)
+    for name in TABLE_COLUMNS:
+        writer.add(name, tables.get(name, []))
+    return writer.commit()
 
 
 def write_manifest(
     out_dir: Path,
-    results: Sequence[DocumentResult],
-    tables: dict[str, list[dict[str, Any]]],
+    documents: Sequence[tuple[dict[str, Any], dict[str, float]]],
+    table_counts: dict[str, int],
     started: float,
     flow_seconds: float,
     options: Any,
     cached: int = 0,
 ) -> dict[str, Any]:
-    """Record the run: versions, options, every input with its hash and outcome, counts, timings."""
+    """Record the run: versions, options, every input (its `documents` row and stage seconds) with
+    its hash and outcome, counts, timings."""
     import time
     from datetime import UTC, datetime
 
@@ -182,6 +313,7 @@ def write_manifest(
     from rules import get_rules
 
     finished = time.time()
+    infos = [info for info, _ in documents]
     manifest = {
         "de06_version": __version__,
         "rules_version": get_rules().version,
@@ -190,29 +322,29 @@ def write_manifest(
         "options": options.model_dump(),
         "inputs": [
             {
-                "source": r.info.source,
-                "doc_id": r.info.doc_id,
-                "sha256": r.info.sha256,
-                "format": r.info.format,
-                "pages": r.info.pages,
-                "status": r.info.status,
-                "error": r.info.error,
-                "seconds": r.timings,
+                "source": info.get("source"),
+                "doc_id": info.get("doc_id"),
+                "sha256": info.get("sha256"),
+                "format": info.get("format"),
+                "pages": info.get("pages"),
+                "status": info.get("status"),
+                "error": info.get("error"),
+                "duplicate_of": info.get("duplicate_of"),
+                "seconds": seconds,
             }
-            for r in results
+            for info, seconds in documents
         ],
         "counts": {
-            "documents": len(results),
-            "ok": sum(r.info.status == "ok" for r in results),
-            "partial": sum(r.info.status == "partial" for r in results),
-            "failed": sum(r.info.status == "failed" for r in results),
-            "processed": len(results) - cached,
+            "documents": len(infos),
+            "ok": sum(i.get("status") == "ok" for i in infos),
+            "partial": sum(i.get("status") == "partial" for i in infos),
+            "failed": sum(i.get("status") == "failed" for i in infos),
+            "duplicates": sum(i.get("duplicate_of") is not None for i in infos),
+            "processed": len(infos) - cached,
             "cached": cached,
-            **{f"rows_{name}": len(rows) for name, rows in tables.items()},
+            **{f"rows_{name}": count for name, count in table_counts.items()},
         },
-        "failures": [
-            {"source": r.info.source, "error": r.info.error} for r in results if r.info.status == "failed"
-        ],
+        "failures": [{"source": i.get("source"), "error": i.get("error")} for i in infos if i.get("status") == "failed"],
         "timings": {
             "total_seconds": round(finished - started, 3),
             "flow_seconds": round(flow_seconds, 3),

@@ -1,34 +1,30 @@
-"""Prefect flow over the inputs: thin tasks around the plain stage functions of `document.py`.
+"""Prefect flow over the inputs: thin tasks around the stages of `stages.py`.
 
 Per document: `plan` (triage + text layer) → one `ocr_page` task per page that needs OCR → `finish`
-(normalize, extract, cross-check). Tasks are coarse on purpose: Prefect costs ~50 ms of CPU per
-task (shared/notes/prefect.md §1b), an OCR page costs ~3 s. A finish task is submitted only once its
-OCR pages are done, so no worker thread ever sits waiting on another task.
+(normalize, extract, cross-check). Each task runs its stage in a worker process with limits
+(`pipeline.isolation`), so a runaway or crashing file fails alone. Tasks are coarse on purpose:
+Prefect costs ~50 ms of CPU per task (shared/notes/prefect.md §1b), an OCR page costs ~3 s. A
+finish task is submitted only once its OCR pages are done, so no worker thread ever sits waiting on
+another task.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline.cache import CACHE_DIRNAME, ResultCache
+from pipeline import stages
 from pipeline.config import RunOptions
-from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
-from pipeline.ingest import triage
-from pipeline.types import DocumentResult, InputFile, PageText, StageError
-
-ProgressCallback = Callable[[str, int], None]
-"""Called with ("document" | "page", how many) as work completes; set by the CLI for its bar."""
-_progress: ProgressCallback | None = None
+from pipeline.document import ReadPlan
+from pipeline.types import DocumentResult, InputFile
 
 
 class _Opaque:
@@ -43,19 +39,19 @@ class _Opaque:
 
 
 @task(name="plan", cache_policy=NO_CACHE)
-def plan_task(input_file: InputFile, options: RunOptions) -> ReadPlan:
-    return plan_document(input_file, options)
+def plan_task(input_file: InputFile, options: RunOptions) -> _Opaque:
+    return _Opaque(stages.plan(input_file, options))
 
 
 @task(name="ocr-page", cache_policy=NO_CACHE)
-def ocr_page_task(input_file: InputFile, page_number: int, options: RunOptions) -> PageText | StageError:
-    return ocr_page(input_file, page_number, options)
+def ocr_page_task(input_file: InputFile, page_number: int, options: RunOptions) -> _Opaque:
+    return _Opaque(stages.ocr(input_file, page_number, options))
 
 
 @task(name="finish", cache_policy=NO_CACHE)
-def finish_task(read: _Opaque, options: RunOptions) -> DocumentResult:
+def finish_task(read: _Opaque, options: RunOptions) -> _Opaque:
     plan, pages = read.value
-    return finish_document(plan, pages, options)
+    return _Opaque(stages.finish(plan, pages, options))
 
 
 def _done(future: PrefectFuture[Any]) -> bool:
@@ -67,8 +63,8 @@ def _done(future: PrefectFuture[Any]) -> bool:
 def task_runner_for(options: RunOptions) -> Any:
     """The configured task runner.
 
-    `local`: threads with an explicit bound (Prefect's default is unbounded); tesseract runs as a
-    subprocess, so threads give real parallelism. `dask`: prefect-dask's runner on an existing
+    `local`: `--workers` threads (Prefect's default is unbounded), each waiting on the worker
+    process that runs its stage, so the work itself runs in `--workers` processes. `dask`: prefect-dask's runner on an existing
     scheduler (`--address`) or on a temporary LocalCluster bound to loopback, one single-threaded
     worker process per `--workers`.
     """
@@ -86,6 +82,7 @@ def task_runner_for(options: RunOptions) -> Any:
                 "dashboard_address": "127.0.0.1:0",  # the default ":8787" binds every interface
             }
         )
+    # Threads that each wait on one worker process: `--workers` processes do the work.
     return ThreadPoolTaskRunner(max_workers=options.workers)
 
 
@@ -115,93 +112,68 @@ def shared_prefect_api(options: RunOptions) -> Iterator[None]:
         server.stop()
 
 
-@flow(name="de06-run", log_prints=False, validate_parameters=False)
-def run_flow(inputs: list[InputFile], options: RunOptions) -> _Opaque:
-    """Process every input; failures come back as results with status=failed, never as a crash.
+class RunSink(Protocol):
+    """Where finished work goes, as it finishes (in the flow's thread, one call at a time)."""
 
-    Each finished document goes into the result cache at once, so a killed run resumes from there.
-    """
-    progress = _progress
-    cache = _cache(options)
-    results: dict[int, DocumentResult] = {}
-    planning = {index: plan_task.submit(f, options) for index, f in enumerate(inputs)}
+    def document_done(self, input_file: InputFile, result: DocumentResult, images: dict[int, str]) -> None: ...
+
+    def pages_done(self, count: int) -> None: ...
+
+
+def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> None:
+    """Plan, OCR and finish every input, at most `2 × workers` documents in flight at once so that
+    memory does not grow with the corpus; each finished document goes to the sink at once."""
+    window = 2 * options.workers
+    waiting = list(range(len(inputs)))[::-1]
+    planning: dict[int, PrefectFuture[Any]] = {}
     ocr_waiting: dict[int, tuple[ReadPlan, list[PrefectFuture[Any]]]] = {}
     finishing: dict[int, PrefectFuture[Any]] = {}
     pages_reported: dict[int, int] = {}
-    while planning or ocr_waiting or finishing:
+    while waiting or planning or ocr_waiting or finishing:
         progressed = False
+        while waiting and len(planning) + len(ocr_waiting) + len(finishing) < window:
+            index = waiting.pop()
+            planning[index] = plan_task.submit(inputs[index], options)
+            progressed = True
         for index, future in list(planning.items()):
             if _done(future):
                 del planning[index]
-                plan: ReadPlan = future.result()
+                plan: ReadPlan = future.result().value
                 ocr_futures = [ocr_page_task.submit(plan.input, n, options) for n in plan.ocr_pages]
                 ocr_waiting[index] = (plan, ocr_futures)
                 progressed = True
         for index, (plan, ocr_futures) in list(ocr_waiting.items()):
             done_pages = sum(1 for f in ocr_futures if _done(f))
-            if progress and done_pages > pages_reported.get(index, 0):
-                progress("page", done_pages - pages_reported.get(index, 0))
+            if done_pages > pages_reported.get(index, 0):
+                sink.pages_done(done_pages - pages_reported.get(index, 0))
                 pages_reported[index] = done_pages
             if done_pages == len(ocr_futures):
                 del ocr_waiting[index]
-                pages = [f.result() for f in ocr_futures]
+                pages = [f.result().value for f in ocr_futures]
                 finishing[index] = finish_task.submit(_Opaque((plan, pages)), options)
                 progressed = True
         for index, future in list(finishing.items()):
             if _done(future):
                 del finishing[index]
-                results[index] = future.result()
-                if cache:
-                    cache.put(results[index], inputs[index], options)
-                if progress:
-                    progress("document", 1)
+                result, images = future.result().value
+                sink.document_done(inputs[index], result, images)
                 progressed = True
         if not progressed:
             time.sleep(0.02)
-    return _Opaque([results[i] for i in range(len(inputs))])
 
 
-def _cache(options: RunOptions) -> ResultCache | None:
-    return ResultCache(Path(options.out_dir) / CACHE_DIRNAME) if options.use_cache else None
+def run_documents(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> None:
+    """Run the de06 flow over `inputs` (none of them cached); results reach `sink` as they finish.
 
-
-def run_documents(
-    inputs: Sequence[InputFile], options: RunOptions, progress: ProgressCallback | None = None
-) -> list[tuple[DocumentResult, bool]]:
-    """Each input's result and whether it came from the cache.
-
-    Cached documents are taken before any orchestration starts; the flow (and Prefect's API
-    server, ~7 s) runs only when some input is new or changed.
+    The flow is made per run around the sink: a sink is no flow parameter (Prefect records
+    parameters as JSON), and no module global carries it.
     """
-    cache = _cache(options)
-    done: dict[int, DocumentResult] = {}
-    if cache and not options.force:
-        for index, input_file in enumerate(inputs):
-            hit = cache.get(input_file, options)
-            if hit is not None:
-                done[index] = hit
-                if progress:
-                    progress("document", 1)
-    todo = [i for i in range(len(inputs)) if i not in done]
-    if todo:
-        global _progress
-        _progress = progress  # a callback is no flow parameter: Prefect records parameters as JSON
-        try:
-            with shared_prefect_api(options):
-                runner_flow = run_flow.with_options(task_runner=task_runner_for(options))
-                for index, result in zip(todo, runner_flow([inputs[i] for i in todo], options).value, strict=True):
-                    done[index] = result
-        finally:
-            _progress = None
-    return [(done[i], i not in todo) for i in range(len(inputs))]
+    if not inputs:
+        return
 
+    @flow(name="de06-run", log_prints=False, validate_parameters=False)
+    def de06_run(documents: int) -> None:
+        _drive(inputs, options, sink)
 
-def triage_all(paths: Sequence[str]) -> list[InputFile | tuple[str, str]]:
-    """Hash every path; unreadable ones come back as (path, message) so they can be reported."""
-    out: list[InputFile | tuple[str, str]] = []
-    for p in paths:
-        try:
-            out.append(triage(p))
-        except OSError as e:
-            out.append((p, f"cannot read the file: {e.strerror or e}"))
-    return out
+    with shared_prefect_api(options):
+        de06_run.with_options(task_runner=task_runner_for(options))(len(inputs))

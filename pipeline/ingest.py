@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from pipeline.errors import EmptyFileError, TooLargeError, UnsupportedFormatError
@@ -55,7 +57,13 @@ def triage(path: str | Path, max_bytes: int | None = None) -> InputFile:
     digest = hashlib.sha256()
     size = 0
     head = b""
-    with p.open("rb") as fh:
+    # O_NONBLOCK: a path swapped for a FIFO after listing must not hang the run.
+    fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, _not_regular(p, mode) or "not a regular file")
+    with os.fdopen(fd, "rb") as fh:
         while chunk := fh.read(1 << 20):
             if not head:
                 head = chunk[:4096]
@@ -90,30 +98,58 @@ def check_acceptable(input_file: InputFile, max_bytes: int) -> None:
         )
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
-    """Files named and files found (recursively, sorted) in folders named; and inputs not found."""
+def _not_regular(path: Path, mode: int) -> str | None:
+    """Why a path that is no regular file is not read (never opened: a FIFO would block)."""
+    if stat.S_ISREG(mode):
+        return None
+    kinds = [(stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device")]
+    what = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"skipped: {what}, not a document file"
+
+
+def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str], list[tuple[str, str]]]:
+    """Files named and files found (recursively, sorted) in folders named; inputs not found; and
+    paths that were found but cannot be read as files, each with the reason (FIFOs, sockets and
+    devices, broken or looping links, folders that cannot be listed). Links to folders are not
+    followed (a link loop would never end); links to files are read."""
     files: list[Path] = []
     missing: list[str] = []
+    skipped: list[tuple[str, str]] = []
     seen: set[Path] = set()
+
+    def listing_error(error: OSError) -> None:
+        skipped.append((str(error.filename or "?"), f"skipped: the folder cannot be listed ({error.strerror or error})"))
+
+    def consider(c: Path) -> None:
+        try:
+            mode = c.stat().st_mode
+        except OSError as e:
+            reason = "a link that loops" if e.errno == errno.ELOOP else "a broken link" if c.is_symlink() else None
+            skipped.append((str(c), f"skipped: {reason or 'cannot be read'} ({e.strerror or e})"))
+            return
+        if stat.S_ISDIR(mode):
+            return  # a link to a folder inside a walked tree: not followed
+        problem = _not_regular(c, mode)
+        if problem:
+            skipped.append((str(c), problem))
+            return
+        key = c.resolve()
+        if key not in seen:
+            seen.add(key)
+            files.append(c)
+
     for given in inputs:
         p = Path(given)
         if p.is_dir():
-            found = []
-            for root, dirs, names in os.walk(p):
+            for root, dirs, names in os.walk(p, onerror=listing_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     if name.startswith(".") or name in IGNORED_NAMES or name.startswith("~$"):
                         continue
-                    found.append(Path(root) / name)
-            candidates = found
-        elif p.is_file():
-            candidates = [p]
+                    consider(Path(root) / name)
+        elif p.exists() or p.is_symlink():
+            consider(p)
         else:
             missing.append(given)
-            continue
-        for c in candidates:
-            key = c.resolve()
-            if key not in seen:
-                seen.add(key)
-                files.append(c)
-    return files, missing
+    return files, missing, skipped

@@ -25,6 +25,14 @@ from rules import get_rules
 
 # Tone marks written on the second vowel of oa/oe/uy ("hoà", "thuý") move to the first ("hòa",
 # "thúy") so both conventions compare equal; the swap keeps lengths, so offsets are untouched.
+SENTENCE_WINDOW = 400
+"""Characters of a record's sentence kept on each side of its span (longer sentences are cut)."""
+SENTENCE_CONTEXT = 3000
+"""Characters on each side of a span that an extractor may read of its sentence."""
+BLOCK_WINDOW = 6000
+"""Extractors read a block longer than this in windows of about this size (see `bounded_ranges`)."""
+_WINDOW_CUT = regex.compile(r"[.;!?]\s|\n|,\s")
+
 _TONES = {"\u0300": "grave", "\u0301": "acute", "\u0303": "tilde", "\u0309": "hook", "\u0323": "dot"}
 
 
@@ -260,13 +268,30 @@ class PageView:
         line = self.page.line_at(start)
         return line.char_start, line.char_end
 
-    def sentence_text(self, start: int, end: int | None = None) -> str:
-        """Whitespace-normalized sentence text holding `[start, end)` (several if it spans them)."""
+    def sentence_text(self, start: int, end: int | None = None, window: int = SENTENCE_WINDOW) -> str:
+        """Whitespace-normalized sentence text holding `[start, end)` (several if it spans them).
+
+        A sentence longer than the window (a page that is one endless line) is cut to `window`
+        characters on each side of the span, at a space, and marked with "…": every record then
+        carries a bounded string instead of a copy of the whole line. Extractors that read the
+        sentence for meaning ask for a wider window (`SENTENCE_CONTEXT`).
+        """
         s0, e0 = self.sentence_range(start)
         if end is not None and end > e0:
             _, e0 = self.sentence_range(max(start, end - 1))
             e0 = max(e0, end)
-        return " ".join(self.page.text[s0:e0].split())
+        return self._clipped(s0, e0, start, end if end is not None else start, window)
+
+    def _clipped(self, s0: int, e0: int, start: int, stop: int, window: int) -> str:
+        text = self.page.text
+        head = tail = ""
+        if start - s0 > window:
+            cut = text.find(" ", start - window, start)
+            s0, head = (cut + 1 if cut >= 0 else start - window), "… "
+        if e0 - stop > window:
+            cut = text.rfind(" ", stop, stop + window)
+            e0, tail = (cut if cut >= 0 else stop + window), " …"
+        return head + " ".join(text[s0:e0].split()) + tail
 
     def provenance(self, start: int, end: int) -> Provenance:
         """Provenance of the original span `[start, end)` of this page."""
@@ -431,3 +456,24 @@ def _sentence_ranges(text: str, blocks: tuple[Block, ...]) -> tuple[tuple[int, i
 def build_views(doc: DocText) -> tuple[PageView, ...]:
     """The normalized view of every page of a document."""
     return tuple(build_view(doc.input.doc_id, doc.input.source, p) for p in doc.pages)
+
+
+def bounded_ranges(text: str, start: int, end: int, size: int = BLOCK_WINDOW) -> list[tuple[int, int]]:
+    """`[start, end)` of `text` as consecutive ranges of at most about `size` characters.
+
+    Real paragraphs fit in one window; a runaway line (one 1 MB line of repeated symbols) is read
+    in pieces cut after the last sentence or clause end of each window (else at a space), so no
+    extractor step ever scans more than one window around a number.
+    """
+    ranges: list[tuple[int, int]] = []
+    while end - start > size:
+        limit = start + size
+        cut = -1
+        for m in _WINDOW_CUT.finditer(text, limit - size // 4, limit):
+            cut = m.end()
+        if cut < 0:
+            cut = text.rfind(" ", start + size // 2, limit) + 1 or limit
+        ranges.append((start, cut))
+        start = cut
+    ranges.append((start, end))
+    return ranges

@@ -22,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline import ocr_tables
 from pipeline.config import OCR_TIMEOUT_SECONDS, RunOptions
-from pipeline.errors import CorruptFileError, OcrError
+from pipeline.errors import CorruptFileError, OcrError, TooLargeError
 from pipeline.types import Box, InputFile, PageText, build_lines
 
 
@@ -224,13 +224,37 @@ def _ocr_ready(image: Image.Image) -> Image.Image:
 
 def _open_image(input_file: InputFile) -> Image.Image:
     try:
-        image = Image.open(Path(input_file.path))
-        image.load()
+        try:
+            image = Image.open(Path(input_file.path))
+            image.load()
+        except ValueError as e:
+            if "MAX_TEXT_CHUNK" not in str(e):
+                raise
+            image = _open_without_metadata(Path(input_file.path))
+    except Image.DecompressionBombError as e:
+        raise TooLargeError(
+            f"the picture is too large to read safely ({e}); a real page scan is under 100 megapixels"
+        ) from e
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise CorruptFileError(
             f"the image cannot be decoded ({type(e).__name__}: {e}); the file is damaged or not an "
             "image, re-export or re-scan it"
         ) from e
+    return image
+
+
+def _open_without_metadata(path: Path) -> Image.Image:
+    """A PNG whose text or colour-profile chunk inflates past Pillow's limit: the picture itself is
+    fine, so it is read without that chunk (Pillow skips it only in its lenient mode)."""
+    from PIL import ImageFile
+
+    lenient = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        image = Image.open(path)
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient
     return image
 
 

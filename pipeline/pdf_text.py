@@ -16,7 +16,7 @@ import statistics
 import threading
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -484,7 +484,14 @@ def apply_tables(page: PageText, tables: Sequence[TableCells]) -> PageText:
     )
 
 
-def plan_pdf(input_file: InputFile, options: RunOptions) -> PdfPlan:
+def count_pdf_pages(input_file: InputFile) -> int:
+    with open_pdf(input_file) as doc:
+        return len(doc)
+
+
+def plan_pdf(
+    input_file: InputFile, options: RunOptions, on_page: Callable[[int, int | None], None] | None = None
+) -> PdfPlan:
     """Read every page's text layer and decide per page whether to keep it or OCR the page.
 
     Kept pages that draw enough paths to hold a ruled table go through pdfplumber's table finder
@@ -500,6 +507,8 @@ def plan_pdf(input_file: InputFile, options: RunOptions) -> PdfPlan:
         try:
             count = len(doc)
             for number in range(1, count + 1):
+                if on_page is not None:
+                    on_page(number, count)
                 if options.ocr == "always":
                     ocr_pages.append(number)
                     reasons.append((number, "ocr=always"))
@@ -571,10 +580,27 @@ def ocr_pdf_page(input_file: InputFile, page_number: int, options: RunOptions) -
     with open_pdf(input_file) as doc:
         if not 1 <= page_number <= len(doc):
             raise InputFileError(f"page {page_number} does not exist (the PDF has {len(doc)} pages)")
-        page = doc[page_number - 1]
         try:
-            bitmap = page.render(scale=options.ocr_dpi / 72, grayscale=True)
+            page = doc[page_number - 1]
+        except pdfium.PdfiumError as e:
+            raise CorruptFileError(f"page {page_number} cannot be loaded ({e}); the PDF's page tree is damaged") from e
+        try:
+            dpi = render_dpi(page.get_width(), page.get_height(), options.ocr_dpi)
+            bitmap = page.render(scale=dpi / 72, grayscale=True)
             image = bitmap.to_pil().copy()  # own memory: the bitmap dies with the document
         finally:
             page.close()
-    return ocr_image_page(image, page_number, options, scale=72 / options.ocr_dpi)
+    return ocr_image_page(image, page_number, options, scale=72 / dpi)
+
+
+MAX_RENDER_PIXELS = 60_000_000
+"""An A0 sheet at 300 dpi is ~140 Mpx; a page box of 200 inches would be gigapixels. Pages larger
+than this are rendered at a lower resolution instead of exhausting memory."""
+
+
+def render_dpi(width_pt: float, height_pt: float, dpi: int) -> float:
+    """`dpi`, lowered so the rendered page stays within `MAX_RENDER_PIXELS`."""
+    pixels = (width_pt / 72 * dpi) * (height_pt / 72 * dpi)
+    if pixels <= MAX_RENDER_PIXELS or pixels <= 0:
+        return dpi
+    return max(1.0, dpi * (MAX_RENDER_PIXELS / pixels) ** 0.5)

@@ -22,14 +22,16 @@ import hashlib
 import html
 import json
 import math
+import os
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.export import atomic_write
+from pipeline.export import FILE_MODE, atomic_write
 
 ASSETS = Path(__file__).with_name("report_assets")
 FILES_DIR = "report_files"
@@ -124,13 +126,6 @@ def _span_ok(row: dict[str, Any], pages: dict[int, str]) -> bool:
     return 0 <= start <= end <= len(text) and text[start:end] == row.get("text")
 
 
-def pages_payload(pages: Sequence[Any]) -> list[dict[str, Any]]:
-    """`page_texts` entries from `PageText` objects (images are added by whoever renders them)."""
-    return [
-        {"page": p.page, "text": p.text, "width": p.width, "height": p.height, "image": None} for p in pages
-    ]
-
-
 def page_texts_from_sources(documents: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Page texts of text inputs re-read from disk, only when the bytes are still the ones the run
     hashed (otherwise the char offsets would point into a different text)."""
@@ -159,80 +154,100 @@ def _csp_hash(script: str) -> str:
     return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
-def build_report_data(
-    tables: dict[str, list[dict[str, Any]]], page_texts: dict[str, list[dict[str, Any]]]
-) -> tuple[dict[str, Any], list[list[Any]], dict[str, dict[str, Any]]]:
-    """(index embedded in the page, compact record rows, per-document payloads)."""
-    documents = list(tables.get("documents", []))
-    by_doc: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
-    for table in RECORD_TABLES:
-        for row in tables.get(table, []):
-            by_doc[str(row.get("doc_id"))].append((table, row))
+class ReportWriter:
+    """`report.html` and its data files, fed one document at a time.
 
-    compact: list[list[Any]] = []
-    payloads: dict[str, dict[str, Any]] = {}
-    doc_ids = list(dict.fromkeys([str(d.get("doc_id")) for d in documents] + list(by_doc)))
-    for doc_id in doc_ids:
-        pages = []
-        for page in page_texts.get(doc_id, []):
-            pages.append(
-                {
-                    "page": int(page["page"]),
-                    "text": str(page.get("text") or ""),
-                    "width": page.get("width"),
-                    "height": page.get("height"),
-                    "image": _safe_image(page.get("image")),
-                }
-            )
-        page_map = {p["page"]: p["text"] for p in pages}
-        records = []
-        for table, row in by_doc.get(doc_id, []):
-            ok = _span_ok(row, page_map)
-            records.append({"_table": table, "_ok": ok, "_summary": summarize(table, row), **row})
-            compact.append(
-                [
-                    row.get("id"),
-                    table,
-                    doc_id,
-                    row.get("page"),
-                    row.get("line"),
-                    row.get("text"),
-                    summarize(table, row),
-                ]
-            )
-        payloads[doc_id] = {"doc_id": doc_id, "pages": pages, "records": records}
+    Each document's `doc-<id>.js` is written as soon as it is added and its compact rows are
+    streamed into `records.js`; only the small document index is held until `commit`, so a run of
+    any size writes its report in constant memory.
+    """
 
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(RECORD_TABLES, 0))
-    finding_kinds: dict[str, list[str]] = defaultdict(list)
-    for doc_id, rows in by_doc.items():
-        for table, row in rows:
-            counts[doc_id][table] += 1
-            if table == "findings":
-                finding_kinds[doc_id].append(str(row.get("kind")))
-    index_docs = []
-    known = {str(d.get("doc_id")) for d in documents}
-    for doc in documents + [
-        {"doc_id": d, "source": f"(records of unknown document {d})"} for d in doc_ids if d not in known
-    ]:
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = Path(out_dir)
+        self.files = self.out_dir / FILES_DIR
+        self.files.mkdir(parents=True, exist_ok=True)
+        self.records_target = self.files / "records.js"
+        fd, tmp = tempfile.mkstemp(prefix=".records.js.", suffix=".tmp", dir=self.files)
+        os.fchmod(fd, FILE_MODE)
+        self.records_tmp = Path(tmp)
+        self.records = os.fdopen(fd, "w", encoding="utf-8")
+        self.records.write("DE06.records([")
+        self.compact_count = 0
+        self.index_docs: list[dict[str, Any]] = []
+        self.totals = dict.fromkeys(RECORD_TABLES, 0)
+        self.written: set[str] = set()
+
+    def add_document(
+        self, doc: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pages: Sequence[dict[str, Any]]
+    ) -> None:
+        """One input: its `documents` row, its records by table, its page texts (and images)."""
         doc_id = str(doc.get("doc_id"))
-        index_docs.append(
+        safe_pages = [
+            {
+                "page": int(page["page"]),
+                "text": str(page.get("text") or ""),
+                "width": page.get("width"),
+                "height": page.get("height"),
+                "image": _safe_image(page.get("image")),
+            }
+            for page in pages
+        ]
+        page_map = {p["page"]: p["text"] for p in safe_pages}
+        records = []
+        counts = dict.fromkeys(RECORD_TABLES, 0)
+        finding_kinds: set[str] = set()
+        for table in RECORD_TABLES:
+            for row in rows.get(table, []):
+                summary = summarize(table, row)
+                records.append({"_table": table, "_ok": _span_ok(row, page_map), "_summary": summary, **row})
+                compact = [row.get("id"), table, doc_id, row.get("page"), row.get("line"), row.get("text"), summary]
+                self.records.write(("," if self.compact_count else "") + json_for_script(compact))
+                self.compact_count += 1
+                counts[table] += 1
+                if table == "findings":
+                    finding_kinds.add(str(row.get("kind")))
+        for table, n in counts.items():
+            self.totals[table] += n
+        name = doc_file_name(doc_id)
+        if doc.get("duplicate_of") is None or name not in self.written:
+            payload = {"doc_id": doc_id, "pages": safe_pages, "records": records}
+            data = f"DE06.doc({json_for_script(doc_id)},{json_for_script(payload)});\n"
+            atomic_write(self.files / name, data.encode("utf-8"))
+            self.written.add(name)
+        self.index_docs.append(
             {
                 **doc,
-                "counts": counts[doc_id],
-                "finding_kinds": sorted(set(finding_kinds[doc_id])),
-                "has_text": bool(payloads.get(doc_id, {}).get("pages")),
-                "file": f"{FILES_DIR}/{doc_file_name(doc_id)}",
+                "counts": counts,
+                "finding_kinds": sorted(finding_kinds),
+                "has_text": bool(safe_pages) or any(d.get("doc_id") == doc_id and d["has_text"] for d in self.index_docs),
+                "file": f"{FILES_DIR}/{name}",
             }
         )
-    totals = {t: len(tables.get(t, [])) for t in RECORD_TABLES}
-    index = {
-        "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-        "documents": index_docs,
-        "totals": totals,
-        "tables": list(RECORD_TABLES),
-        "records_file": f"{FILES_DIR}/records.js",
-    }
-    return index, compact, payloads
+
+    def commit(self) -> Path:
+        self.records.write("]);\n")
+        self.records.flush()
+        os.fsync(self.records.fileno())
+        self.records.close()
+        self.records_tmp.replace(self.records_target)
+        for stale in self.files.glob("doc-*.js"):  # documents of earlier runs that are not in this one
+            if stale.name not in self.written:
+                stale.unlink(missing_ok=True)
+        index = {
+            "generated": datetime.now(UTC).isoformat(timespec="seconds"),
+            "documents": self.index_docs,
+            "totals": self.totals,
+            "tables": list(RECORD_TABLES),
+            "records_file": f"{FILES_DIR}/records.js",
+        }
+        # The page goes last, so it never points at data files that are not there yet.
+        path = self.out_dir / "report.html"
+        atomic_write(path, render_html(index).encode("utf-8"))
+        return path
+
+    def discard(self) -> None:
+        self.records.close()
+        self.records_tmp.unlink(missing_ok=True)
 
 
 def render_html(index: dict[str, Any]) -> str:
@@ -259,29 +274,27 @@ def render_html(index: dict[str, Any]) -> str:
 def write_report(
     out_dir: Path, tables: dict[str, list[dict[str, Any]]], page_texts: dict[str, list[dict[str, Any]]]
 ) -> Path:
-    """Write `out_dir/report.html` and its `report_files/`; returns the report's path.
+    """Write `out_dir/report.html` and its `report_files/` from whole tables; returns the report's path.
 
     `page_texts[doc_id]` lists the pages `{"page", "text", "width", "height", "image"}` whose text
     the records' char offsets index into; `image` (optional) is relative to `out_dir`. Text inputs
     missing from `page_texts` are re-read from disk when their bytes are unchanged.
     """
-    out_dir = Path(out_dir)
-    missing = [d for d in tables.get("documents", []) if str(d.get("doc_id")) not in page_texts]
+    documents = list(tables.get("documents", []))
+    missing = [d for d in documents if str(d.get("doc_id")) not in page_texts]
     page_texts = {**page_texts_from_sources(missing), **page_texts}
-    index, compact, payloads = build_report_data(tables, page_texts)
-    files = out_dir / FILES_DIR
-    written = set()
-    for doc_id, payload in payloads.items():
-        name = doc_file_name(doc_id)
-        data = f"DE06.doc({json_for_script(doc_id)},{json_for_script(payload)});\n"
-        atomic_write(files / name, data.encode("utf-8"))
-        written.add(name)
-    atomic_write(files / "records.js", f"DE06.records({json_for_script(compact)});\n".encode())
-    written.add("records.js")
-    for stale in files.glob("doc-*.js"):  # documents of earlier runs that are not in this one
-        if stale.name not in written:
-            stale.unlink(missing_ok=True)
-    # The page goes last, so it never points at data files that are not there yet.
-    path = out_dir / "report.html"
-    atomic_write(path, render_html(index).encode("utf-8"))
-    return path
+    by_doc: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for table in RECORD_TABLES:
+        for row in tables.get(table, []):
+            by_doc[str(row.get("doc_id"))][table].append(row)
+    known = {str(d.get("doc_id")) for d in documents}
+    orphans = [{"doc_id": d, "source": f"(records of unknown document {d})"} for d in by_doc if d not in known]
+    writer = ReportWriter(out_dir)
+    try:
+        for doc in documents + orphans:
+            doc_id = str(doc.get("doc_id"))
+            writer.add_document(doc, by_doc.get(doc_id, {}), page_texts.get(doc_id, []))
+        return writer.commit()
+    except BaseException:
+        writer.discard()
+        raise

@@ -28,7 +28,7 @@ Snapshot = dict[str, tuple[int, int]]
 
 def snapshot(folder: Path) -> Snapshot:
     """Size and mtime of every candidate file below `folder` (partial downloads skipped)."""
-    files, _ = expand_inputs([str(folder)])
+    files, _, _ = expand_inputs([str(folder)])
     out: Snapshot = {}
     for f in files:
         if f.name.endswith(PARTIAL_SUFFIXES):

@@ -201,6 +201,8 @@ class DocumentInfo:
     status: Status = "ok"
     error: str | None = None
     ocr_confidence: float | None = None
+    duplicate_of: str | None = None
+    """The source of an earlier input with the same bytes; its records are listed there only."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,11 +120,11 @@ def test_a_run_killed_with_sigkill_resumes_without_redoing_finished_documents(tm
     cmd = [sys.executable, "-m", "pipeline.cli", "run", str(corpus), "--out", str(out), "--quiet", "--workers", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     cache = out / ".de06-cache"
-    finished_some = _wait_for(lambda: cache.is_dir() and len(list(cache.glob("*.pickle"))) >= 2, 240)
+    finished_some = _wait_for(lambda: cache.is_dir() and len(list(cache.glob("*.json"))) >= 2, 240)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert finished_some
-    done_before = len(list(cache.glob("*.pickle")))
+    done_before = len(list(cache.glob("*.json")))
     assert done_before < 6, "the run finished before it could be killed"
     assert not (out / "documents.json").exists()  # no half-written table
     resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

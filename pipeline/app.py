@@ -1,0 +1,341 @@
+"""The application: one run over a corpus, as `de06 run`, `serve` and `eval` use it.
+
+`run_corpus` expands and triages the inputs, takes what the cache holds and what is a copy of
+another input, runs the rest through the Prefect flow (each stage in a worker process with limits),
+stores each finished document as it finishes, then streams the tables, the report and the manifest
+from the stored entries one document at a time. It never prints: progress goes to the `Progress`
+object it is given, and failures of the whole run are `De06Error`s for the CLI to map to exit codes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, Protocol
+
+from pipeline.cache import CACHE_DIRNAME, DocumentEntry, ResultCache, cache_key, entry_from_result
+from pipeline.config import RunOptions
+from pipeline.errors import Interrupted, OutputError, UsageError
+from pipeline.types import DocumentInfo, DocumentResult, InputFile
+
+LOCK_NAME = ".de06-lock"
+
+
+class Progress(Protocol):
+    """What a run tells whoever watches it (a terminal bar, a log, nothing)."""
+
+    def found(self, total: int) -> None: ...
+
+    def document(self, source: str, status: str) -> None: ...
+
+    def pages(self, count: int) -> None: ...
+
+
+class NoProgress:
+    def found(self, total: int) -> None:
+        pass
+
+    def document(self, source: str, status: str) -> None:
+        pass
+
+    def pages(self, count: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """One input's outcome as the caller sees it: its `documents` row and its record counts."""
+
+    info: dict[str, Any]
+    counts: dict[str, int]
+    cached: bool
+
+    @property
+    def status(self) -> str:
+        return str(self.info.get("status"))
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    documents: list[DocumentSummary]
+    manifest: dict[str, Any]
+    interrupted: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Slot:
+    """One input of the run, in input order: where its entry is, once there is one."""
+
+    source: str
+    input: InputFile | None = None
+    key: str | None = None
+    entry: DocumentEntry | None = None  # held only for small entries never stored (failures at triage)
+    duplicate_of: str | None = None
+    cached: bool = False
+    done: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# the output folder
+
+
+def prepare_output(out_dir: Path) -> None:
+    """Fail before any work when outputs could not be written: a clear message, no traceback."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"--out {out_dir} is a file, not a folder; choose a folder for the outputs")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir) as probe:
+            probe.write(b"de06")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as e:
+        reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror or str(e)
+        raise OutputError(f"cannot write to the output folder {out_dir}: {reason}") from e
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """One run at a time per output folder; a second one is refused with the first one's pid."""
+    path = out_dir / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise OutputError(f"cannot create the lock file {path}: {e.strerror or e}") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise OutputError(
+                f"another de06 run (pid {holder}) is writing to {out_dir}; wait for it to finish or use another --out"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------------------
+# interruption
+
+
+class _Signals:
+    """Ctrl-C and SIGTERM: kill the worker processes at once, then unwind the run."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and threading.current_thread() is threading.main_thread()
+        self.previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        from pipeline.isolation import stop_all
+
+        stop_all()
+        raise Interrupted(signum)
+
+    def __enter__(self) -> _Signals:
+        if self.enabled:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def _failed_entry(source: str, message: str) -> DocumentEntry:
+    """A document that never reached a worker (skipped, unreadable, interrupted): its id comes
+    from its path, since its bytes were not read."""
+    from pipeline.export import flatten
+
+    digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()
+    info = DocumentInfo(
+        doc_id=digest[:12], source=source, sha256="", format=None, pages=None, status="failed", error=message
+    )
+    return DocumentEntry(flatten(info), reusable=False)
+
+
+class _Store:
+    """The sink of the flow: each finished document's entry is written as it arrives."""
+
+    def __init__(self, cache: ResultCache, slots: dict[str, list[_Slot]], options: RunOptions, progress: Progress):
+        self.cache = cache
+        self.slots = slots
+        self.options = options
+        self.progress = progress
+
+    def document_done(self, input_file: InputFile, result: DocumentResult, images: dict[int, str]) -> None:
+        entry = entry_from_result(result, images)
+        key = cache_key(input_file, self.options)
+        self.cache.put(key, entry)
+        for slot in self.slots[input_file.source]:
+            slot.key = key
+            slot.done = True
+        self.progress.document(input_file.source, entry.status)
+
+    def pages_done(self, count: int) -> None:
+        self.progress.pages(count)
+
+
+def run_corpus(
+    inputs: Sequence[str],
+    out_dir: Path,
+    options: RunOptions,
+    progress: Progress | None = None,
+    handle_signals: bool = True,
+) -> RunOutcome:
+    """Process `inputs` into `out_dir`: tables, report and manifest. Interrupted runs still write
+    what finished (the rest listed as failed) and then raise `Interrupted`."""
+    from pipeline.ingest import expand_inputs, triage
+    from pipeline.watchdog import arm
+
+    progress = progress or NoProgress()
+    started = time.time()
+    prepare_output(out_dir)
+    paths, missing, skipped = expand_inputs(list(inputs))
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if not paths and not skipped:
+        raise UsageError(f"no files found in {', '.join(inputs)}")
+    progress.found(len(paths) + len(skipped))
+    arm()  # from here on, whatever the run starts ends with it
+    with output_lock(out_dir):
+        cache = ResultCache(out_dir / CACHE_DIRNAME)
+        order: list[_Slot] = []
+        by_source: dict[str, list[_Slot]] = {}
+        first_by_sha: dict[str, _Slot] = {}
+        todo: list[InputFile] = []
+        cached = 0
+        for path, reason in skipped:
+            order.append(_Slot(path, entry=_failed_entry(path, reason), done=True))
+            progress.document(path, "failed")
+        for path in paths:
+            try:
+                input_file = triage(str(path))
+            except OSError as e:
+                slot = _Slot(str(path), entry=_failed_entry(str(path), f"cannot read the file: {e.strerror or e}"), done=True)
+                order.append(slot)
+                progress.document(slot.source, "failed")
+                continue
+            slot = _Slot(input_file.source, input=input_file, key=cache_key(input_file, options))
+            order.append(slot)
+            by_source.setdefault(input_file.source, []).append(slot)
+            first = first_by_sha.get(input_file.sha256)
+            if first is not None:  # byte-identical to an earlier input: listed, not processed again
+                slot.duplicate_of = first.source
+                continue
+            first_by_sha[input_file.sha256] = slot
+            hit = None if options.force or not options.use_cache else cache.get(input_file, options)
+            if hit is not None:
+                slot.cached = slot.done = True
+                cached += 1
+                progress.document(slot.source, hit.status)
+            else:
+                todo.append(input_file)
+        interrupted: Interrupted | None = None
+        flow_started = time.time()
+        if todo:
+            from pipeline.flows import run_documents
+            from pipeline.isolation import reset, start_forkserver
+
+            reset()
+            try:
+                with _Signals(handle_signals):
+                    if options.isolate:
+                        start_forkserver()
+                    run_documents(todo, options, _Store(cache, by_source, options, progress))
+            except Interrupted as e:
+                interrupted = e
+            except KeyboardInterrupt:
+                interrupted = Interrupted(signal.SIGINT)
+        flow_seconds = time.time() - flow_started
+        with _Signals(False):
+            documents, manifest = _write_outputs(out_dir, order, cache, options, started, flow_seconds, cached)
+    if interrupted is not None:
+        interrupted.outcome = RunOutcome(documents, manifest, interrupted=True)
+        raise interrupted
+    return RunOutcome(documents, manifest)
+
+
+def _entry_of(slot: _Slot, cache: ResultCache) -> DocumentEntry:
+    if slot.entry is not None:
+        return slot.entry
+    assert slot.input is not None and slot.key is not None
+    if not slot.done:
+        return _failed_entry(slot.source, "the run was interrupted before this document finished")
+    entry = cache.load(slot.key, slot.input.sha256)
+    if entry is None:  # the entry vanished or was damaged between writing and reading
+        return _failed_entry(slot.source, "the stored result of this document could not be read back")
+    return entry.at_source(slot.source)
+
+
+def _write_outputs(
+    out_dir: Path,
+    order: list[_Slot],
+    cache: ResultCache,
+    options: RunOptions,
+    started: float,
+    flow_seconds: float,
+    cached: int,
+) -> tuple[list[DocumentSummary], dict[str, Any]]:
+    """Stream every document's entry into the tables and the report, then write the manifest."""
+    from pipeline.export import RECORD_TABLES, TableWriter, write_manifest
+    from pipeline.report import ReportWriter
+
+    tables = TableWriter(out_dir)
+    report = ReportWriter(out_dir)
+    summaries: list[DocumentSummary] = []
+    listed: list[tuple[dict[str, Any], dict[str, float]]] = []
+    entries_by_source: dict[str, DocumentEntry] = {}
+    try:
+        for slot in order:
+            if slot.duplicate_of is not None:
+                original = entries_by_source.get(slot.duplicate_of)
+                base = original or _entry_of(slot, cache)
+                entry = base.at_source(slot.source, duplicate_of=slot.duplicate_of)
+            else:
+                entry = _entry_of(slot, cache)
+                entries_by_source[slot.source] = DocumentEntry(entry.info, {}, [], entry.reusable)
+            info = {c: entry.info.get(c) for c in _DOCUMENT_COLUMNS}
+            tables.add("documents", [info])
+            for table in RECORD_TABLES:
+                tables.add(table, entry.rows.get(table, []))
+            report.add_document(info, entry.rows, entry.pages)
+            counts = {t: entry.count(t) for t in RECORD_TABLES}
+            summaries.append(DocumentSummary(info, counts, slot.cached))
+            listed.append((info, entry.timings))
+        tables.commit()
+        report.commit()
+    except BaseException:
+        tables.discard()
+        report.discard()
+        raise
+    manifest = write_manifest(out_dir, listed, tables.counts(), started, flow_seconds, options, cached)
+    return summaries, manifest
+
+
+def _document_columns() -> list[str]:
+    from pipeline.export import TABLE_COLUMNS
+
+    return TABLE_COLUMNS["documents"]
+
+
+_DOCUMENT_COLUMNS = _document_columns()
