@@ -204,7 +204,7 @@ def run_corpus(
 ) -> RunOutcome:
     """Process `inputs` into `out_dir`: tables, report and manifest. Interrupted runs still write
     what finished (the rest listed as failed) and then raise `Interrupted`."""
-    from pipeline.ingest import expand_inputs, triage
+    from pipeline.ingest import display_path, expand_inputs, triage
     from pipeline.watchdog import arm
 
     progress = progress or NoProgress()
@@ -225,13 +225,15 @@ def run_corpus(
         todo: list[InputFile] = []
         cached = 0
         for path, reason in skipped:
-            order.append(_Slot(path, entry=_failed_entry(path, reason), done=True))
-            progress.document(path, "failed")
+            source = display_path(Path(path))
+            order.append(_Slot(source, entry=_failed_entry(source, reason), done=True))
+            progress.document(source, "failed")
         for path in paths:
             try:
                 input_file = triage(str(path))
             except OSError as e:
-                slot = _Slot(str(path), entry=_failed_entry(str(path), f"cannot read the file: {e.strerror or e}"), done=True)
+                source = display_path(path)
+                slot = _Slot(source, entry=_failed_entry(source, f"cannot read the file: {e.strerror or e}"), done=True)
                 order.append(slot)
                 progress.document(slot.source, "failed")
                 continue

@@ -43,11 +43,18 @@ def sniff(head: bytes, suffix: str) -> str:
 
 
 def display_path(path: Path) -> str:
-    """The path relative to the working directory when it lies below it, else as absolute."""
+    """The path relative to the working directory when it lies below it, else as given; bytes
+    that are no UTF-8 are shown as `\\xff` escapes, so every output cell is valid text."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+        shown = str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, RuntimeError, OSError):  # outside the working directory, or a link loop
+        shown = str(path)
+    return printable(shown)
+
+
+def printable(name: str) -> str:
+    """A file name as text: undecodable bytes (kept by Python as surrogates) become `\\xNN`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def triage(path: str | Path, max_bytes: int | None = None) -> InputFile:
