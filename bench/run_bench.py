@@ -62,7 +62,7 @@ FULL = Mode(
     "full",
     scan_pages_per_doc=2,
     scan_docs=3,
-    text_copies=(1, 10, 50),
+    text_copies=(1, 10, 100),
     pdf_copies=(1, 10),
     tiny_docs=50,
     startup_repeats=3,

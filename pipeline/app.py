@@ -210,7 +210,7 @@ def run_corpus(
     progress = progress or NoProgress()
     started = time.time()
     prepare_output(out_dir)
-    paths, missing, skipped = expand_inputs(list(inputs))
+    paths, missing, skipped = expand_inputs(list(inputs), follow_links=options.follow_links)
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     if not paths and not skipped:

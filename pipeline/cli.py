@@ -49,6 +49,11 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         help="wall seconds a page may take before its document is stopped (default 120; at least 60 a stage)",
     )
     parser.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="read files that links inside an input folder point to outside it (default: list them, unread)",
+    )
+    parser.add_argument(
         "--max-pages",
         type=int,
         default=None,
@@ -223,6 +228,7 @@ def _options(args: argparse.Namespace) -> Any:
         max_memory=memory,
         timeout=args.timeout or SECONDS_PER_PAGE,
         max_pages=args.max_pages or MAX_PAGES,
+        follow_links=args.follow_links,
     )
 
 

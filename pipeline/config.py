@@ -58,5 +58,7 @@ class RunOptions(BaseModel):
     """Wall seconds a page may take in a worker; a stage always gets at least a minute."""
     max_pages: int = Field(default=MAX_PAGES, ge=1)
     min_record_limit: int = Field(default=MIN_RECORD_LIMIT, ge=1)
+    follow_links: bool = False
+    """Read files that links in an input folder point to outside that folder."""
     isolate: bool = True
     """Run each stage in a worker process with the limits above (off: in-process, for tests)."""

@@ -116,13 +116,20 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_cell(value: Any) -> Any:
+    """A CSV cell. Text that a spreadsheet would run as a formula ("=HYPERLINK(…)", "+cmd|…",
+    "@SUM(…)") gets a leading apostrophe (OWASP); JSON and Parquet keep every value exact."""
     if value is None:
         return ""
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return ";".join("" if v is None else str(v) for v in value)
+        value = json.dumps(value, ensure_ascii=False)
+    elif isinstance(value, list):
+        value = ";".join("" if v is None else str(v) for v in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
     return value
 
 

@@ -115,11 +115,14 @@ def _not_regular(path: Path, mode: int) -> str | None:
     return f"skipped: {what}, not a document file"
 
 
-def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str], list[tuple[str, str]]]:
+def expand_inputs(
+    inputs: list[str], follow_links: bool = False
+) -> tuple[list[Path], list[str], list[tuple[str, str]]]:
     """Files named and files found (recursively, sorted) in folders named; inputs not found; and
     paths that were found but cannot be read as files, each with the reason (FIFOs, sockets and
     devices, broken or looping links, folders that cannot be listed). Links to folders are not
-    followed (a link loop would never end); links to files are read."""
+    followed (a link loop would never end); a link found in a folder that leads outside it is
+    listed, not read, unless `follow_links` (a dropped link must not publish `/etc/…`)."""
     files: list[Path] = []
     missing: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -128,7 +131,15 @@ def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str], list[tuple[
     def listing_error(error: OSError) -> None:
         skipped.append((str(error.filename or "?"), f"skipped: the folder cannot be listed ({error.strerror or error})"))
 
-    def consider(c: Path) -> None:
+    def consider(c: Path, tree: Path | None = None) -> None:
+        if tree is not None and not follow_links and c.is_symlink():
+            try:
+                target = c.resolve(strict=True)
+            except (OSError, RuntimeError):
+                target = None  # broken or looping: reported below
+            if target is not None and not target.is_relative_to(tree):
+                skipped.append((str(c), "skipped: a link that leads outside the input folder (--follow-links reads it)"))
+                return
         try:
             mode = c.stat().st_mode
         except OSError as e:
@@ -149,12 +160,13 @@ def expand_inputs(inputs: list[str]) -> tuple[list[Path], list[str], list[tuple[
     for given in inputs:
         p = Path(given)
         if p.is_dir():
+            tree = p.resolve()
             for root, dirs, names in os.walk(p, onerror=listing_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(names):
                     if name.startswith(".") or name in IGNORED_NAMES or name.startswith("~$"):
                         continue
-                    consider(Path(root) / name)
+                    consider(Path(root) / name, tree)
         elif p.exists() or p.is_symlink():
             consider(p)
         else:

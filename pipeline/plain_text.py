@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from pathlib import Path
 
 from pipeline.errors import EncodingError
@@ -13,7 +14,22 @@ from pipeline.types import DocText, InputFile, PageText, build_lines
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode report bytes; returns (text, method). UTF-8 (BOM optional) and UTF-16 with BOM are
     read as they are; legacy Vietnamese encodings are recognised and converted only when the
-    conversion is exact, otherwise an `EncodingError` names the encoding found."""
+    conversion is exact, otherwise an `EncodingError` names the encoding found.
+
+    NUL bytes inside otherwise valid text are dropped (they split words: "10/K\\0H" is "10/KH"),
+    and old-Mac line ends (a lone CR) become LF, one character for one, so lines are lines."""
+    text, method = _decode(data)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if "\r" in text:
+        text = _LONE_CR.sub("\n", text)
+    return text, method
+
+
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data[3:], "utf-8"), "text"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

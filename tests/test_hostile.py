@@ -128,3 +128,20 @@ def test_special_files_in_a_folder_are_listed_never_opened(tmp_path: Path) -> No
     reasons = {Path(p).name: why for p, why in skipped}
     assert "FIFO" in reasons["pipe.txt"] and "socket" in reasons["socket"]
     assert "loops" in reasons["loop_a"] and "loops" in reasons["loop_b"]
+
+
+def test_links_leaving_the_input_folder_are_listed_not_read(tmp_path: Path) -> None:
+    from pipeline.ingest import expand_inputs
+
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    secret = tmp_path / "os-release"
+    secret.write_text("PRETTY_NAME=secret", encoding="utf-8")
+    (folder / "outside.txt").symlink_to(secret)
+    (folder / "sub" / "inside.txt").write_text(hostile.GOOD_REPORT, encoding="utf-8")
+    (folder / "inside_link.txt").symlink_to(folder / "sub" / "inside.txt")
+    files, _, skipped = expand_inputs([str(folder)])
+    assert len(files) == 1 and files[0].resolve().name == "inside.txt"  # a link inside the tree: one file
+    assert [(Path(p).name, "outside the input folder" in why) for p, why in skipped] == [("outside.txt", True)]
+    files, _, skipped = expand_inputs([str(folder)], follow_links=True)
+    assert "outside.txt" in {f.name for f in files} and not skipped
