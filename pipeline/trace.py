@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import math
 import os
@@ -133,15 +134,25 @@ def find_by_value(
     return hits
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    """Text a document holds, safe for a terminal: escape sequences (an OSC 52 would write the
+    clipboard), other control characters and bidi overrides are shown as `<U+001B>` etc."""
+    return _CONTROL.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", text)
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
+        return visible(json.dumps(value, ensure_ascii=False))
+    return visible(str(value))
 
 
 def _mark(text: str, color: bool) -> str:
+    text = visible(text)
     return f"{ANSI_SPAN}{text}{ANSI_RESET}" if color else f"{OPEN_MARK}{text}{CLOSE_MARK}"
 
 
@@ -198,7 +209,7 @@ def _source_lines(record: dict[str, Any], source_text: str, color: bool) -> list
     first = source_text.rfind("\n", 0, start) + 1
     stop = source_text.find("\n", end)
     stop = len(source_text) if stop < 0 else stop
-    block = source_text[first:start] + _mark(source_text[start:end], color) + source_text[end:stop]
+    block = visible(source_text[first:start]) + _mark(source_text[start:end], color) + visible(source_text[end:stop])
     number = source_text.count("\n", 0, first) + 1
     width = len(str(number + block.count("\n")))
     return [f"  {number + i:>{width}} │ {ln}" for i, ln in enumerate(block.split("\n"))]
@@ -221,7 +232,7 @@ def render_trace(table: str, record: dict[str, Any], source_text_or_none: str | 
     page, line, line_end = record.get("page"), record.get("line"), record.get("line_end")
     lines = f"line {line}" if line_end in (None, line) else f"lines {line}–{line_end}"
     out.append("")
-    out.append(f"{bold('file')}      {record.get('source')}  (doc {record.get('doc_id')})")
+    out.append(f"{bold('file')}      {_fmt(record.get('source'))}  (doc {_fmt(record.get('doc_id'))})")
     out.append(
         f"{bold('where')}     page {page}, {lines}, chars {record.get('char_start')}–{record.get('char_end')}"
     )
@@ -240,7 +251,8 @@ def render_trace(table: str, record: dict[str, Any], source_text_or_none: str | 
         start = int(record["char_start"])
         before = source_text_or_none[max(0, start - 200) : start]
     out.append(bold("sentence"))
-    out.append("  " + _highlight_in_sentence(str(record.get("sentence") or ""), text, before, color))
+    sentence = str(record.get("sentence") or "")
+    out.append("  " + _highlight_in_sentence(visible(sentence), visible(text), before and visible(before), color))
     if shown is not None:
         out.append(bold("source line(s)"))
         out.extend(shown)
@@ -253,15 +265,31 @@ def render_trace(table: str, record: dict[str, Any], source_text_or_none: str | 
     return "\n".join(out)
 
 
-def read_source_text(record: dict[str, Any]) -> str | None:
+def listed_inputs(out_dir: Path) -> dict[str, str]:
+    """source → sha256 of the inputs the run's manifest lists: the only files trace may read."""
+    try:
+        manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        return {str(i["source"]): str(i["sha256"]) for i in manifest.get("inputs", []) if i.get("sha256")}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def read_source_text(record: dict[str, Any], allowed: dict[str, str] | None = None) -> str | None:
     """The decoded text of a text input, re-read from `source` (relative to the cwd); None when
-    the record is not from a text input, or the file is gone or unreadable."""
+    the record is not from a text input, the file is gone or unreadable, or (given `allowed`) the
+    file is not one the run's manifest lists with these very bytes: a forged table naming
+    `/etc/shadow` must not make trace print it."""
     if not is_text_input(record):
         return None
-    path = Path(str(record.get("source") or ""))
+    source = str(record.get("source") or "")
+    if allowed is not None and source not in allowed:
+        return None
+    path = Path(source)
     try:
         data = path.read_bytes()
     except OSError:
+        return None
+    if allowed is not None and hashlib.sha256(data).hexdigest() != allowed[source]:
         return None
     from pipeline.plain_text import decode_text  # the same decoding the run used, BOMs and legacy encodings
 
@@ -309,6 +337,7 @@ def run_trace(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Te
         return usage
     color = _use_color(args.color, stdout)
     report = out_dir / "report.html"
+    allowed = listed_inputs(out_dir)
 
     if args.record_id:
         found = find_record(tables, args.record_id)
@@ -339,7 +368,7 @@ def run_trace(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Te
     for i, (table, record) in enumerate(matches):
         if i:
             print("\n" + "─" * 60 + "\n", file=stdout)
-        print(render_trace(table, record, read_source_text(record), color), file=stdout)
+        print(render_trace(table, record, read_source_text(record, allowed), color), file=stdout)
         if report.is_file():
             print(f"report    {report.resolve().as_uri()}#rec={record.get('id')}", file=stdout)
     return int(ExitCode.ok)

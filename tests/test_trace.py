@@ -254,3 +254,29 @@ def test_pdf_record_shows_box_and_no_sed() -> None:
     assert "[10.5, 20.0, 30.25, 31.0]" in shown and "page 2" in shown and "OCR confidence 91.0" in shown
     assert "sed -n" not in shown
     assert "có [[3]] xã" in shown  # first occurrence when nothing tells them apart
+
+
+def test_trace_shows_control_and_bidi_characters_visibly_and_reads_only_listed_files(tmp_path: Path) -> None:
+
+    from pipeline.trace import read_source_text, render_trace, visible
+
+    record = {
+        "id": "abc-F0001", "value": 1.234, "kind": "count", "doc_id": "abc", "source": "/etc/shadow",
+        "page": 1, "line": 1, "line_end": 1, "char_start": 0, "char_end": 5, "bbox": None,
+        "text": "1.234", "sentence": "\x1b]52;c;cHduZWQ=\x07 đạt \u202e1.234 hồ sơ", "method": "text",
+        "confidence": None,
+    }
+    shown = render_trace("figures", record, None, color=False)
+    assert "\x1b" not in shown and "\u202e" not in shown and "\x07" not in shown
+    assert "<U+001B>" in shown and "<U+202E>" in shown
+    assert visible("Tỷ lệ 85,29%\tx") == "Tỷ lệ 85,29%\tx"
+    # A forged table naming a file that the run's manifest does not list is never read.
+    assert read_source_text(record, allowed={}) is None
+    listed = tmp_path / "r.txt"
+    listed.write_text("1.234 hồ sơ", encoding="utf-8")
+    import hashlib
+
+    digest = hashlib.sha256(listed.read_bytes()).hexdigest()
+    forged = {**record, "source": str(listed)}
+    assert read_source_text(forged, allowed={str(listed): digest}) == "1.234 hồ sơ"
+    assert read_source_text(forged, allowed={str(listed): "0" * 64}) is None  # bytes changed since the run
