@@ -14,6 +14,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import shutil
 import signal
 import tempfile
 import threading
@@ -30,6 +31,8 @@ from pipeline.errors import Interrupted, OutputError, UsageError
 from pipeline.types import DocumentInfo, DocumentResult, InputFile
 
 LOCK_NAME = ".de06-lock"
+WORK_DIRNAME = ".de06-work"
+"""Private copies of the inputs being processed (removed at the end of every run)."""
 
 
 class Progress(Protocol):
@@ -91,10 +94,27 @@ class _Slot:
 # the output folder
 
 
-def prepare_output(out_dir: Path) -> None:
-    """Fail before any work when outputs could not be written: a clear message, no traceback."""
+OUTPUT_MARKS = ("manifest.json", CACHE_DIRNAME, LOCK_NAME)
+"""Any of these makes a folder a de06 output folder."""
+
+
+def prepare_output(out_dir: Path, force: bool = False) -> None:
+    """Fail before any work when outputs could not be written: a clear message, no traceback.
+    A folder holding other things than de06 outputs is refused unless `force`, so a mistyped
+    `--out ~/Documents` never mixes tables into someone's files."""
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir} is a file, not a folder; choose a folder for the outputs")
+    if out_dir.is_dir() and not force:
+        try:
+            names = {p.name for p in out_dir.iterdir()}
+        except OSError as e:
+            raise OutputError(f"cannot read the output folder {out_dir}: {e.strerror or e}") from e
+        visible_names = {n for n in names if not n.startswith(".")}
+        if visible_names and not names & set(OUTPUT_MARKS):
+            raise UsageError(
+                f"--out {out_dir} holds other files ({', '.join(sorted(visible_names)[:3])}…) and is no de06 output "
+                "folder; choose an empty or new folder, or add --force to write there anyway"
+            )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out_dir) as probe:
@@ -209,8 +229,8 @@ def run_corpus(
 
     progress = progress or NoProgress()
     started = time.time()
-    prepare_output(out_dir)
-    paths, missing, skipped = expand_inputs(list(inputs), follow_links=options.follow_links)
+    prepare_output(out_dir, force=options.force)
+    paths, missing, skipped = expand_inputs(list(inputs), follow_links=options.follow_links, exclude=out_dir)
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     if not paths and not skipped:
@@ -252,6 +272,9 @@ def run_corpus(
                 progress.document(slot.source, hit.status)
             else:
                 todo.append(input_file)
+        work = out_dir / WORK_DIRNAME
+        shutil.rmtree(work, ignore_errors=True)  # copies left by a run that was killed
+        todo = _snapshots(todo, work, by_source, options, progress)
         interrupted: Interrupted | None = None
         flow_started = time.time()
         if todo:
@@ -269,12 +292,37 @@ def run_corpus(
             except KeyboardInterrupt:
                 interrupted = Interrupted(signal.SIGINT)
         flow_seconds = time.time() - flow_started
+        shutil.rmtree(work, ignore_errors=True)
         with _Signals(False):
             documents, manifest = _write_outputs(out_dir, order, cache, options, started, flow_seconds, cached)
     if interrupted is not None:
         interrupted.outcome = RunOutcome(documents, manifest, interrupted=True)
         raise interrupted
     return RunOutcome(documents, manifest)
+
+
+def _snapshots(
+    todo: list[InputFile], work: Path, slots: dict[str, list[_Slot]], options: RunOptions, progress: Progress
+) -> list[InputFile]:
+    """Private copies of the inputs to process (see `ingest.snapshot`); a file that vanished or
+    changed kind since it was hashed fails here, and one whose bytes changed is keyed by the copy."""
+    from pipeline.ingest import snapshot
+
+    copies = []
+    for input_file in todo:
+        try:
+            copy = snapshot(input_file, work)
+        except OSError as e:
+            for slot in slots[input_file.source]:
+                slot.entry = _failed_entry(slot.source, f"cannot read the file: {e.strerror or e}")
+                slot.done = True
+            progress.document(input_file.source, "failed")
+            continue
+        for slot in slots[input_file.source]:
+            slot.input = copy
+            slot.key = cache_key(copy, options)
+        copies.append(copy)
+    return copies
 
 
 def _entry_of(slot: _Slot, cache: ResultCache) -> DocumentEntry:

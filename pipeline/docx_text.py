@@ -29,6 +29,26 @@ def _body_items(parent: object, document: object) -> Iterator[tuple[str, object]
                 yield from _body_items(content, document)
 
 
+def _cell_text(element: object, depth: int = 0) -> str:
+    """A cell's text with the text of Word tables nested inside it (common in Vietnamese forms;
+    python-docx's `cell.text` leaves them out), row by row, in document order."""
+    from docx.text.paragraph import Paragraph
+
+    parts: list[str] = []
+    for child in element.iterchildren():  # type: ignore[attr-defined]
+        if child.tag == f"{_W}p":
+            parts.append(Paragraph(child, None).text)  # type: ignore[arg-type]
+        elif child.tag == f"{_W}tbl" and depth < 32:
+            for row in child.iter(f"{_W}tr"):
+                if row.getparent() is child:
+                    parts.append(" ".join(_cell_text(tc, depth + 1) for tc in row.iterchildren(f"{_W}tc")))
+        elif child.tag == f"{_W}sdt":
+            content = child.find(f"{_W}sdtContent")
+            if content is not None:
+                parts.append(_cell_text(content, depth))
+    return "\n".join(p for p in parts if p)
+
+
 def _clean(text: str) -> str:
     # One cell or paragraph must stay on one line: breaks and tabs inside it become spaces, so "\t"
     # only ever separates table cells and "\n" only ever separates lines.
@@ -111,7 +131,7 @@ def read_docx(input_file: InputFile) -> DocText:
                 if any(cell._tc is tc for tc in seen):
                     continue
                 seen.append(cell._tc)
-                cells.append(_clean(cell.text))
+                cells.append(_clean(_cell_text(cell._tc)))
             if not any(cells):
                 continue
             line = "\t".join(cells)

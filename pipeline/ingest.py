@@ -85,6 +85,33 @@ def triage(path: str | Path, max_bytes: int | None = None) -> InputFile:
     )
 
 
+def snapshot(input_file: InputFile, folder: Path) -> InputFile:
+    """A private copy of the input's bytes, hashed as they are copied: the workers parse exactly
+    the bytes whose hash keys the cache and the ids, even if the original is replaced mid-run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{input_file.sha256[:16]}{Path(input_file.path).suffix.lower()[:10]}"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd = os.open(input_file.path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as source, target.open("wb") as copy:
+        if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "the file was replaced by something that is not a regular file")
+        while chunk := source.read(1 << 20):
+            if not head:
+                head = chunk[:4096]
+            digest.update(chunk)
+            size += len(chunk)
+            copy.write(chunk)
+    return InputFile(
+        path=str(target),
+        source=input_file.source,
+        sha256=digest.hexdigest(),
+        size=size,
+        kind=sniff(head, Path(input_file.path).suffix.lower()),
+    )
+
+
 def check_acceptable(input_file: InputFile, max_bytes: int) -> None:
     """Reject empty, oversized and unsupported inputs with a message a person can act on."""
     if input_file.size == 0:
@@ -116,13 +143,15 @@ def _not_regular(path: Path, mode: int) -> str | None:
 
 
 def expand_inputs(
-    inputs: list[str], follow_links: bool = False
+    inputs: list[str], follow_links: bool = False, exclude: Path | None = None
 ) -> tuple[list[Path], list[str], list[tuple[str, str]]]:
     """Files named and files found (recursively, sorted) in folders named; inputs not found; and
     paths that were found but cannot be read as files, each with the reason (FIFOs, sockets and
     devices, broken or looping links, folders that cannot be listed). Links to folders are not
     followed (a link loop would never end); a link found in a folder that leads outside it is
-    listed, not read, unless `follow_links` (a dropped link must not publish `/etc/…`)."""
+    listed, not read, unless `follow_links` (a dropped link must not publish `/etc/…`). The folder
+    `exclude` (the run's own output folder) is never walked into."""
+    excluded = exclude.resolve() if exclude is not None else None
     files: list[Path] = []
     missing: list[str] = []
     skipped: list[tuple[str, str]] = []
@@ -162,7 +191,9 @@ def expand_inputs(
         if p.is_dir():
             tree = p.resolve()
             for root, dirs, names in os.walk(p, onerror=listing_error):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and (Path(root) / d).resolve() != excluded
+                )
                 for name in sorted(names):
                     if name.startswith(".") or name in IGNORED_NAMES or name.startswith("~$"):
                         continue

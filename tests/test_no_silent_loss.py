@@ -45,3 +45,43 @@ def test_csv_cells_that_start_a_formula_are_neutralised_and_json_stays_exact() -
     assert [r[0][0] for r in parsed[:5]] == ["'"] * 5
     assert parsed[5][0] == "Tỷ lệ đạt 85,29%"
     assert parsed[0][1] == "-2.5"  # numbers are numbers, not formulas
+
+
+def test_a_word_table_inside_a_table_cell_keeps_its_text(tmp_path: Path) -> None:
+    from docx import Document
+
+    from pipeline.docx_text import read_docx
+    from pipeline.ingest import triage
+
+    document = Document()
+    outer = document.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Dịch vụ công"
+    inner = outer.cell(0, 1).add_table(rows=2, cols=2)
+    for r, row in enumerate((("Tổng số", "587"), ("Trực tuyến", "399"))):
+        for c, text in enumerate(row):
+            inner.cell(r, c).text = text
+    path = tmp_path / "nested.docx"
+    document.save(str(path))
+    text = read_docx(triage(path)).pages[0].text
+    assert text == "Dịch vụ công\tTổng số 587 Trực tuyến 399"
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_skipped(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from pipeline.ingest import expand_inputs
+
+    (tmp_path / "open").mkdir()
+    (tmp_path / "open" / "a.txt").write_text("Báo cáo", encoding="utf-8")
+    (tmp_path / "closed").mkdir()
+    real = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        if str(path).endswith("closed"):  # root passes every permission check: refuse like a 0311 folder
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    files, _, skipped = expand_inputs([str(tmp_path)])
+    assert [f.name for f in files] == ["a.txt"]
+    assert [(Path(p).name, "cannot be listed" in why) for p, why in skipped] == [("closed", True)]

@@ -509,3 +509,21 @@ def test_page_image_boxes(browser: Any, tmp_path: Path) -> None:
     assert browser.execute_script("return document.querySelector('#viewer .pageimg img').naturalWidth") == 400
     assert _active_text(browser) == "85,29%"
     assert _severe(browser) == []
+
+
+@pytest.mark.browser
+def test_control_and_direction_characters_are_shown_not_obeyed(browser: Any, tmp_path: Path) -> None:
+    """A right-to-left override must not show 1.234 as 432.1; an ESC is shown, not sent."""
+    text = "Đã cấp \u202e1.234\u202c thẻ \x1b]52;c;eA==\x07 xong"
+    start = text.index("1.234")
+    doc = {"doc_id": "0123456789ac", "source": "bidi.txt", "format": "text", "status": "ok", "pages": 1}
+    record = make_record("figures", text, start, start + 5, doc, 1, value=1234.0, kind="count")
+    pages = {doc["doc_id"]: [{"page": 1, "text": text, "width": None, "height": None, "image": None}]}
+    report = write_report(tmp_path, {"documents": [doc], "figures": [record]}, pages)
+    _open(browser, report, f"#rec={record['id']}")
+    _wait(browser, "return document.querySelectorAll('#viewer mark').length >= 1")
+    shown = browser.execute_script("return document.querySelector('#viewer .pagetext').textContent")
+    assert "\u202e" not in shown and "\x1b" not in shown and "\x07" not in shown
+    assert "\u21c41.234\u21c4" in shown and "\u241b" in shown
+    assert _active_text(browser) == "1.234"
+    assert _severe(browser) == []

@@ -259,3 +259,50 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(
     assert main(["run", str(SAMPLES[0]), "--out", str(tmp_path / "full"), "--quiet"]) == 4
     err = capsys.readouterr().err
     assert "the disk is full" in err and "Traceback" not in err
+
+
+def test_an_output_folder_holding_other_files_is_refused_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.app import prepare_output
+
+    out = tmp_path / "Documents"
+    out.mkdir()
+    (out / "thesis.docx").write_bytes(b"mine")
+    assert main(["run", str(SAMPLES[0]), "--out", str(out), "--quiet"]) == 2
+    assert "no de06 output folder" in capsys.readouterr().err
+    prepare_output(out, force=True)  # --force: the user said so
+    (out / ".gitkeep").write_text("")
+    prepare_output(tmp_path / "new")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / ".gitkeep").write_text("")
+    prepare_output(empty)
+
+
+def test_the_output_folder_inside_an_input_folder_is_never_ingested(tmp_path: Path) -> None:
+    from pipeline.ingest import expand_inputs
+
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "a.txt").write_text(hostile.GOOD_REPORT, encoding="utf-8")
+    out = tmp_path / "reports" / "de06-out"
+    out.mkdir()
+    (out / "documents.csv").write_text("doc_id\n", encoding="utf-8")
+    files, _, _ = expand_inputs([str(tmp_path / "reports")], exclude=out)
+    assert [f.name for f in files] == ["a.txt"]
+
+
+def test_the_bytes_parsed_are_the_bytes_hashed(tmp_path: Path) -> None:
+    from pipeline.ingest import snapshot, triage
+
+    path = tmp_path / "r.txt"
+    path.write_text("Kế hoạch số 10/KH-UBND", encoding="utf-8")
+    hashed = triage(path)
+    path.write_text("Kế hoạch số 99/KH-UBND, thay thế", encoding="utf-8")  # swapped after hashing
+    copy = snapshot(hashed, tmp_path / "work")
+    assert Path(copy.path).read_bytes() == path.read_bytes()
+    assert copy.sha256 != hashed.sha256  # keyed by what will be parsed, not by what was hashed first
+    import hashlib
+
+    assert copy.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert copy.source == hashed.source and Path(copy.path).parent == tmp_path / "work"

@@ -18,10 +18,21 @@
   var shown = PAGE_SIZE;
 
   function $(id) { return document.getElementById(id); }
+  /* Control characters a document may hold are shown, one visible character for one, so offsets
+     stay right: C0 controls as their Unicode "control pictures" (ESC as U+241B), and direction
+     overrides and marks (U+202E would show 1.234 as 432.1) as U+21C4. */
+  var CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+  function visible(s) {
+    return String(s).replace(CONTROLS, function (c) {
+      var code = c.charCodeAt(0);
+      return code < 32 ? String.fromCharCode(0x2400 + code) : code === 127 ? "\u2421" : "\u21c4";
+    });
+  }
+  function txt(s) { return document.createTextNode(visible(s)); }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (text !== undefined && text !== null) e.textContent = visible(text);
     return e;
   }
   function basename(p) { p = String(p || ""); var i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\")); return p.slice(i + 1); }
@@ -349,7 +360,7 @@
         }
         if (pos >= to) return;
         var next = li < lineStarts.length ? Math.min(to, lineStarts[li]) : to;
-        parent().appendChild(document.createTextNode(text.slice(pos, next)));
+        parent().appendChild(txt(text.slice(pos, next)));
         pos = next;
       }
     }
@@ -418,10 +429,10 @@
     var out = el("span");
     var sentence = String(r.sentence || ""), span = String(r.text || "").replace(/\s+/g, " ").trim();
     var at = span ? sentence.indexOf(span) : -1;
-    if (at < 0) { out.textContent = sentence; return out; }
-    out.appendChild(document.createTextNode(sentence.slice(0, at)));
+    if (at < 0) { out.textContent = visible(sentence); return out; }
+    out.appendChild(txt(sentence.slice(0, at)));
     out.appendChild(el("mark", "hl k-" + r._table, sentence.slice(at, at + span.length)));
-    out.appendChild(document.createTextNode(sentence.slice(at + span.length)));
+    out.appendChild(txt(sentence.slice(at + span.length)));
     return out;
   }
   function showDetails(recs) {
@@ -441,7 +452,7 @@
       box.appendChild(t);
       if (!r._ok) box.appendChild(el("div", "warn", "The page text at chars " + r.char_start + "–" + r.char_end + " does not hold this record's text."));
       var dl = el("dl");
-      function row(k, v) { dl.appendChild(el("dt", null, k)); var dd = el("dd"); if (v instanceof Node) dd.appendChild(v); else dd.textContent = fmt(v); dl.appendChild(dd); }
+      function row(k, v) { dl.appendChild(el("dt", null, k)); var dd = el("dd"); if (v instanceof Node) dd.appendChild(v); else dd.textContent = visible(fmt(v)); dl.appendChild(dd); }
       row("sentence", sentenceWithSpan(r));
       row("where", r.source + " · page " + r.page + " · line " + r.line + (r.line_end !== r.line ? "–" + r.line_end : "") +
         " · chars " + r.char_start + "–" + r.char_end);
