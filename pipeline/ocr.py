@@ -48,6 +48,11 @@ def run_tesseract(image: Image.Image, lang: str, psm: int) -> str:
     # Debian's build spawns OpenMP threads that make it 2.5-3.5x slower on two cores; pages are
     # parallelized across processes instead (shared/notes/ocr-and-pdf.md).
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    # Handed over as uncompressed PNM: pytesseract's zlib PNG cost 0.7-1 CPU s a 300-dpi page, and
+    # Tesseract returns the same TSV (shared/notes/perf-profile.md §4; BMP would change the OCR).
+    if image.mode not in ("1", "L", "RGB", "RGBA", "LA"):
+        image = image.convert("RGB")
+    image.format = "PPM"
     try:
         return str(
             pytesseract.image_to_data(

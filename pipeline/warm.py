@@ -24,6 +24,10 @@ def _warm() -> None:
     page = PageText(page=1, text=_WARM_TEXT, method="text", lines=build_lines(_WARM_TEXT))
     warm_input = InputFile(path="/dev/null", source="warm.txt", sha256="0" * 64, size=len(_WARM_TEXT), kind="text")
     finish_document(ReadPlan(warm_input, "text", 1, pages=(page,)), [], RunOptions())
+    try:  # asked once here, not by every OCR child (each ask runs `tesseract --version`)
+        pipeline.ocr.tesseract_version()
+    except Exception:  # noqa: BLE001 - no tesseract: the OCR stage reports it, with its fix
+        pass
 
 
 _warm()
