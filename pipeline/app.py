@@ -347,11 +347,35 @@ def _write_outputs(
     cached: int,
 ) -> tuple[list[DocumentSummary], dict[str, Any]]:
     """Stream every document's entry into the tables and the report, then write the manifest."""
-    from pipeline.export import RECORD_TABLES, TableWriter, write_manifest
+    from pipeline.export import new_generation, publish, write_manifest
+
+    generation = new_generation(out_dir)
+    try:
+        summaries, listed, counts = _write_generation(generation, order, cache)
+        manifest = write_manifest(generation, listed, counts, started, flow_seconds, options, cached)
+        publish(out_dir, generation)
+    except OSError as e:
+        shutil.rmtree(generation, ignore_errors=True)
+        reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror or str(e)
+        raise OutputError(
+            f"writing the outputs to {out_dir} failed ({reason}); the previous outputs there are unchanged, "
+            "and the documents processed are cached for the next run"
+        ) from e
+    except BaseException:
+        shutil.rmtree(generation, ignore_errors=True)
+        raise
+    return summaries, manifest
+
+
+def _write_generation(
+    generation: Path, order: list[_Slot], cache: ResultCache
+) -> tuple[list[DocumentSummary], list[tuple[dict[str, Any], dict[str, float]]], dict[str, int]]:
+    """Every document's entry streamed into the tables and the report of one generation folder."""
+    from pipeline.export import RECORD_TABLES, TableWriter
     from pipeline.report import ReportWriter
 
-    tables = TableWriter(out_dir)
-    report = ReportWriter(out_dir)
+    tables = TableWriter(generation)
+    report = ReportWriter(generation)
     summaries: list[DocumentSummary] = []
     listed: list[tuple[dict[str, Any], dict[str, float]]] = []
     entries_by_source: dict[str, DocumentEntry] = {}
@@ -378,8 +402,7 @@ def _write_outputs(
         tables.discard()
         report.discard()
         raise
-    manifest = write_manifest(out_dir, listed, tables.counts(), started, flow_seconds, options, cached)
-    return summaries, manifest
+    return summaries, listed, tables.counts()
 
 
 def _document_columns() -> list[str]:

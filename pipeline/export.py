@@ -302,6 +302,66 @@ def write_tables(out_dir: Path, tables: dict[str, list[dict[str, Any]]]) -> list
     return writer.commit()
 
 
+GENERATIONS = ".generations"
+CURRENT = ".current"
+PUBLISHED = (*(f"{t}.{ext}" for t in TABLE_COLUMNS for ext in ("csv", "json", "parquet")),
+             "manifest.json", "report.html", "report_files")
+"""What a run publishes in the output folder, each as a link into the current generation."""
+
+
+def new_generation(out_dir: Path) -> Path:
+    """A fresh folder for one run's outputs: `OUT/.generations/<time>-<random>`."""
+    import time
+
+    (out_dir / GENERATIONS).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{time.strftime('%Y%m%dT%H%M%S')}-", dir=out_dir / GENERATIONS))
+    folder.chmod(0o777 & ~_UMASK)  # mkdtemp makes it private; outputs are as readable as plain files
+    return folder
+
+
+def _replace_with_link(path: Path, target: str) -> None:
+    tmp = path.with_name(f".{path.name}.link.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target)
+    if path.is_dir() and not path.is_symlink():  # a report_files/ folder from before generations
+        import shutil
+
+        shutil.rmtree(path)
+    tmp.replace(path)
+
+
+def publish(out_dir: Path, generation: Path, keep: int = 2) -> None:
+    """Switch the output folder to `generation` in one atomic step: `OUT/.current` is replaced by a
+    link to it, and every published name is a link through `.current`; readers see the old set or
+    the new one, never a mix. Older generations beyond `keep` are removed."""
+    import shutil
+
+    _fsync_tree(generation)
+    _replace_with_link(out_dir / CURRENT, f"{GENERATIONS}/{generation.name}")
+    for name in PUBLISHED:
+        link = out_dir / name
+        target = f"{CURRENT}/{name}"
+        if not (link.is_symlink() and str(link.readlink()) == target):
+            _replace_with_link(link, target)
+    _fsync_dir(out_dir)
+    generations = sorted((out_dir / GENERATIONS).iterdir(), key=lambda p: p.stat().st_mtime)
+    for old in [g for g in generations if g != generation][: max(0, len(generations) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for root, _, _ in os.walk(folder):
+        _fsync_dir(Path(root))
+
+
 def write_manifest(
     out_dir: Path,
     documents: Sequence[tuple[dict[str, Any], dict[str, float]]],

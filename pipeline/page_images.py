@@ -12,7 +12,8 @@ from PIL import Image
 
 from pipeline.types import DocumentResult
 
-IMAGE_DIR = "report_files/pages"
+IMAGE_DIR = ".de06-pages"
+"""Beside the output generations, shared by them: an image depends only on the bytes and page."""
 TARGET_WIDTH = 1000  # px: readable on screen, ~100 KB a page
 
 

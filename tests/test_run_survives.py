@@ -306,3 +306,35 @@ def test_the_bytes_parsed_are_the_bytes_hashed(tmp_path: Path) -> None:
 
     assert copy.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert copy.source == hashed.source and Path(copy.path).parent == tmp_path / "work"
+
+
+@pytest.mark.slow
+def test_outputs_switch_as_one_set_and_a_failed_write_keeps_the_previous_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from pipeline import export
+
+    out = tmp_path / "out"
+    assert main(["run", str(SAMPLES[0]), "--out", str(out), "--quiet"]) == 0
+    before = {name: (out / name).read_bytes() for name in ("documents.json", "figures.csv", "manifest.json")}
+    assert (out / "documents.json").is_symlink() and (out / ".current").is_symlink()
+
+    real_add = export.TableWriter.add
+
+    def disk_full(self, table, rows):  # type: ignore[no-untyped-def]
+        if table == "figures":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_add(self, table, rows)
+
+    monkeypatch.setattr(export.TableWriter, "add", disk_full)
+    assert main(["run", str(SAMPLES[0]), str(SAMPLES[1]), "--out", str(out), "--quiet"]) == 4
+    err = capsys.readouterr().err
+    assert "the disk is full" in err and "previous outputs there are unchanged" in err
+    assert {name: (out / name).read_bytes() for name in before} == before
+    assert len(list((out / ".generations").iterdir())) == 1  # the failed generation is gone
+    monkeypatch.undo()
+    assert main(["run", str(SAMPLES[0]), str(SAMPLES[1]), "--out", str(out), "--quiet"]) == 0
+    docs = json.loads((out / "documents.json").read_text(encoding="utf-8"))
+    assert len(docs) == 2
