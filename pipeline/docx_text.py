@@ -101,6 +101,10 @@ def read_docx(input_file: InputFile) -> DocText:
     try:
         document = Document(str(Path(input_file.path)))
     except XMLSyntaxError as e:
+        if "Excessive depth" in str(e):
+            raise CorruptFileError(
+                "the Word document's XML nests deeper than 256 levels (no real document does); it is refused"
+            ) from e
         if "amplification" in str(e) or "entit" in str(e).lower():
             raise CorruptFileError(
                 "the Word document's XML declares entities that expand without bound (a 'billion laughs' "

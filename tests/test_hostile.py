@@ -43,6 +43,7 @@ CASES: list[Case] = [
     ("pages.pdf", lambda p: hostile.many_pages_pdf(p, 2000), "failed", "2000 pages, over the limit of 500; split it"),
     ("zip_bomb.docx", hostile.docx_zip_bomb, "failed", "zip bomb"),
     ("laughs.docx", hostile.docx_billion_laughs, "failed", "billion laughs"),
+    ("deep.docx", hostile.docx_deep_nesting, "failed", "nests deeper than 256 levels"),
     ("odt.docx", hostile.odt_named_docx, "failed", "OpenDocument"),
     ("ole.docx", hostile.ole_named_docx, "failed", "legacy Word"),
     ("runaway.txt", hostile.runaway_reference_line, "ok", None),

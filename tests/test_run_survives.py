@@ -159,7 +159,8 @@ def test_kill_9_of_de06_leaves_no_process_behind(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.ocr
-def test_ctrl_c_writes_what_finished_says_so_and_exits_130(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_writes_what_finished_says_so_and_exits_130(tmp_path: Path, signum: int) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     shutil.copy(SAMPLES[0], corpus / "a_report.txt")
@@ -171,9 +172,9 @@ def test_ctrl_c_writes_what_finished_says_so_and_exits_130(tmp_path: Path) -> No
     try:
         assert wait_for(lambda: cache.is_dir() and any(cache.glob("*.json")), 180)
     finally:
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-3000:]
+    assert proc.returncode == 128 + signum, err[-3000:]
     assert "interrupted" in err and "Traceback" not in err
     docs = json.loads((out / "documents.json").read_text(encoding="utf-8"))
     assert len(docs) == 5
@@ -338,3 +339,18 @@ def test_outputs_switch_as_one_set_and_a_failed_write_keeps_the_previous_set(
     assert main(["run", str(SAMPLES[0]), str(SAMPLES[1]), "--out", str(out), "--quiet"]) == 0
     docs = json.loads((out / "documents.json").read_text(encoding="utf-8"))
     assert len(docs) == 2
+
+
+def test_the_summary_prints_paths_holding_markup_as_they_are(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # one line a row, so the test reads whole cells
+    from pipeline.app import DocumentSummary
+    from pipeline.cli import _print_summary
+
+    info = {"source": "in/[/b][bold red]x.txt", "status": "failed", "format": None, "pages": None,
+            "error": "[/i] cannot read", "duplicate_of": None}
+    counts = dict.fromkeys(("references", "figures", "services", "tables", "findings"), 0)
+    _print_summary([DocumentSummary(info, counts, False)], {"timings": {"total_seconds": 1.0}}, Path("out"))
+    err = capsys.readouterr().err
+    assert "[/b]" in err and "[bold red]" in err and "[/i]" in err  # shown, not interpreted, no crash

@@ -306,3 +306,12 @@ def many_short_lines(path: Path, lines: int = 50_000) -> Path:
 def nul_bytes_text(path: Path) -> Path:
     path.write_bytes(GOOD_REPORT.encode("utf-8").replace(b"10/KH", b"10/K\x00H") + b"\x00" * 100)
     return path
+
+
+def docx_deep_nesting(path: Path, depth: int = 300) -> Path:
+    """Tables nested `depth` levels deep, as a generated form might."""
+    inner = "<w:p><w:r><w:t>x</w:t></w:r></w:p>"
+    for _ in range(depth):
+        inner = f"<w:tbl><w:tr><w:tc>{inner}</w:tc></w:tr></w:tbl><w:p/>"
+    xml = f'<w:document xmlns:w="{_W}"><w:body>{inner}</w:body></w:document>'.encode()
+    return docx_with_document_xml(path, xml)
