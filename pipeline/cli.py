@@ -260,8 +260,10 @@ def _print_summary(documents: list[Any], manifest: dict[str, Any], out_dir: Path
     from rich.markup import escape
     from rich.table import Table
 
+    from pipeline.display import visible
+
     console = Console(stderr=True)
-    table = Table(title=escape(f"de06 {__version__}: {len(documents)} inputs → {out_dir}/"))
+    table = Table(title=escape(visible(f"de06 {__version__}: {len(documents)} inputs → {out_dir}/")))
     for column in ("source", "status", "format", "pages", "refs", "figures", "services", "error"):
         table.add_column(column, overflow="fold")
     for d in documents:
@@ -271,7 +273,7 @@ def _print_summary(documents: list[Any], manifest: dict[str, Any], out_dir: Path
             status += f" (copy of {info['duplicate_of']})"
         table.add_row(
             *(
-                escape(str(v))
+                escape(visible(str(v)))
                 for v in (
                     info.get("source"),
                     status,
@@ -285,7 +287,7 @@ def _print_summary(documents: list[Any], manifest: dict[str, Any], out_dir: Path
             )
         )
     console.print(table)
-    console.print(escape(f"total {manifest['timings']['total_seconds']:.1f} s; tables in {out_dir}/"))
+    console.print(escape(visible(f"total {manifest['timings']['total_seconds']:.1f} s; tables in {out_dir}/")))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import RunOptions
+from pipeline.display import visible
 from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
 from pipeline.isolation import PageReporter, StageLimits, can_isolate, no_report, run_isolated
 from pipeline.types import DocumentResult, InputFile, PageText, StageError
@@ -36,7 +37,7 @@ def _finish(
         try:
             images = render_page_images(result, plan.input.path, Path(options.out_dir))
         except Exception as e:  # noqa: BLE001 - a missing picture must not lose the document
-            print(f"de06: no page images for {result.info.source}: {e}", file=sys.stderr)
+            print(visible(f"de06: no page images for {result.info.source}: {e}"), file=sys.stderr)
     return result, images
 
 

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pipeline.display import visible
 from pipeline.errors import ExitCode
 
 # Tables whose rows carry provenance, in the order a value search reports them.
@@ -132,15 +133,6 @@ def find_by_value(
             ):
                 hits.append((name, row))
     return hits
-
-
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: str) -> str:
-    """Text a document holds, safe for a terminal: escape sequences (an OSC 52 would write the
-    clipboard), other control characters and bidi overrides are shown as `<U+001B>` etc."""
-    return _CONTROL.sub(lambda m: f"<U+{ord(m.group(0)):04X}>", text)
 
 
 def _fmt(value: Any) -> str:

@@ -348,9 +348,10 @@ def test_the_summary_prints_paths_holding_markup_as_they_are(
     from pipeline.app import DocumentSummary
     from pipeline.cli import _print_summary
 
-    info = {"source": "in/[/b][bold red]x.txt", "status": "failed", "format": None, "pages": None,
+    info = {"source": "in/[/b][bold red]x\x1b]52;c;eA==\x07.txt", "status": "failed", "format": None, "pages": None,
             "error": "[/i] cannot read", "duplicate_of": None}
     counts = dict.fromkeys(("references", "figures", "services", "tables", "findings"), 0)
     _print_summary([DocumentSummary(info, counts, False)], {"timings": {"total_seconds": 1.0}}, Path("out"))
     err = capsys.readouterr().err
     assert "[/b]" in err and "[bold red]" in err and "[/i]" in err  # shown, not interpreted, no crash
+    assert "\x1b" not in err and "<U+001B>" in err  # and no escape sequence reaches the terminal
