@@ -20,15 +20,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol
 
-from pipeline.cache import CACHE_DIRNAME, DocumentEntry, ResultCache, cache_key, entry_from_result
+from pipeline.cache import CACHE_DIRNAME, DocumentEntry, ResultCache, cache_key
 from pipeline.config import RunOptions
 from pipeline.errors import Interrupted, OutputError, UsageError
-from pipeline.types import DocumentInfo, DocumentResult, InputFile
+from pipeline.types import DocumentInfo, InputFile
 
 LOCK_NAME = ".de06-lock"
 WORK_DIRNAME = ".de06-work"
@@ -74,7 +74,6 @@ class RunOutcome:
     documents: list[DocumentSummary]
     manifest: dict[str, Any]
     interrupted: bool = False
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -202,8 +201,7 @@ class _Store:
         self.options = options
         self.progress = progress
 
-    def document_done(self, input_file: InputFile, result: DocumentResult, images: dict[int, str]) -> None:
-        entry = entry_from_result(result, images)
+    def document_done(self, input_file: InputFile, entry: DocumentEntry) -> None:
         key = cache_key(input_file, self.options)
         self.cache.put(key, entry)
         for slot in self.slots[input_file.source]:

@@ -1,7 +1,7 @@
 """Prefect flow over the inputs: thin tasks around the stages of `stages.py`.
 
-Per document: `plan` (triage + text layer) → one `ocr_page` task per page that needs OCR → `finish`
-(normalize, extract, cross-check). Each task runs its stage in a worker process with limits
+Per document: `read` (triage + text layer; a document with nothing to OCR is finished right there)
+→ one `ocr_page` task per page that needs OCR → `finish` (normalize, extract, cross-check). Each task runs its stage in a worker process with limits
 (`pipeline.isolation`), so a runaway or crashing file fails alone. Tasks are coarse on purpose:
 Prefect costs ~50 ms of CPU per task (shared/notes/prefect.md §1b), an OCR page costs ~3 s. A
 finish task is submitted only once its OCR pages are done, so no worker thread ever sits waiting on
@@ -22,9 +22,10 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from pipeline import stages
+from pipeline.cache import DocumentEntry
 from pipeline.config import RunOptions
 from pipeline.document import ReadPlan
-from pipeline.types import DocumentResult, InputFile
+from pipeline.types import InputFile
 
 
 class _Opaque:
@@ -38,9 +39,9 @@ class _Opaque:
         self.value = value
 
 
-@task(name="plan", cache_policy=NO_CACHE)
-def plan_task(input_file: InputFile, options: RunOptions) -> _Opaque:
-    return _Opaque(stages.plan(input_file, options))
+@task(name="read", cache_policy=NO_CACHE)
+def read_task(input_file: InputFile, options: RunOptions) -> _Opaque:
+    return _Opaque(stages.read(input_file, options))
 
 
 @task(name="ocr-page", cache_policy=NO_CACHE)
@@ -115,7 +116,7 @@ def shared_prefect_api(options: RunOptions) -> Iterator[None]:
 class RunSink(Protocol):
     """Where finished work goes, as it finishes (in the flow's thread, one call at a time)."""
 
-    def document_done(self, input_file: InputFile, result: DocumentResult, images: dict[int, str]) -> None: ...
+    def document_done(self, input_file: InputFile, entry: DocumentEntry) -> None: ...
 
     def pages_done(self, count: int) -> None: ...
 
@@ -133,14 +134,17 @@ def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> N
         progressed = False
         while waiting and len(planning) + len(ocr_waiting) + len(finishing) < window:
             index = waiting.pop()
-            planning[index] = plan_task.submit(inputs[index], options)
+            planning[index] = read_task.submit(inputs[index], options)
             progressed = True
         for index, future in list(planning.items()):
             if _done(future):
                 del planning[index]
-                plan: ReadPlan = future.result().value
-                ocr_futures = [ocr_page_task.submit(plan.input, n, options) for n in plan.ocr_pages]
-                ocr_waiting[index] = (plan, ocr_futures)
+                read = future.result().value
+                if isinstance(read, ReadPlan):
+                    ocr_futures = [ocr_page_task.submit(read.input, n, options) for n in read.ocr_pages]
+                    ocr_waiting[index] = (read, ocr_futures)
+                else:
+                    sink.document_done(inputs[index], read)
                 progressed = True
         for index, (plan, ocr_futures) in list(ocr_waiting.items()):
             done_pages = sum(1 for f in ocr_futures if _done(f))
@@ -155,8 +159,7 @@ def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> N
         for index, future in list(finishing.items()):
             if _done(future):
                 del finishing[index]
-                result, images = future.result().value
-                sink.document_done(inputs[index], result, images)
+                sink.document_done(inputs[index], future.result().value)
                 progressed = True
         if not progressed:
             time.sleep(0.02)

@@ -1,8 +1,9 @@
 """The three stages of a document as the flow runs them: in a worker process with limits
 (`pipeline.isolation`), or in-process where children are not allowed (Dask workers).
 
-`plan` (triage + text layer) → `ocr` (one page) → `finish` (normalize, extract, check, and the
-report's page images, so no untrusted file is ever rendered in the main process).
+`read` (triage + text layer; finished at once when no page needs OCR) → `ocr` (one page) →
+`finish` (normalize, extract, check, the report's page images, so no untrusted file is ever
+rendered in the main process, and the records flattened into output rows).
 """
 
 from __future__ import annotations
@@ -11,15 +12,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.cache import DocumentEntry, entry_from_result
 from pipeline.config import RunOptions
 from pipeline.display import visible
 from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
 from pipeline.isolation import PageReporter, StageLimits, can_isolate, no_report, run_isolated
-from pipeline.types import DocumentResult, InputFile, PageText, StageError
+from pipeline.types import InputFile, PageText, StageError
 
 
-def _plan(input_file: InputFile, options: RunOptions, report: PageReporter) -> ReadPlan:
-    return plan_document(input_file, options, on_page=report)
+def _read(input_file: InputFile, options: RunOptions, report: PageReporter) -> ReadPlan | DocumentEntry:
+    """Read what needs no OCR; a document with nothing to OCR is finished in the same child (one
+    task and one fork a document instead of two: Prefect's cost a task is ~50 ms of CPU)."""
+    plan = plan_document(input_file, options, on_page=report)
+    if plan.ocr_pages and plan.failure is None:
+        return plan
+    return _finish(plan, [], options, report)
 
 
 def _ocr(input_file: InputFile, page_number: int, options: RunOptions, report: PageReporter) -> PageText | StageError:
@@ -28,7 +35,9 @@ def _ocr(input_file: InputFile, page_number: int, options: RunOptions, report: P
 
 def _finish(
     plan: ReadPlan, pages: list[PageText | StageError], options: RunOptions, report: PageReporter
-) -> tuple[DocumentResult, dict[int, str]]:
+) -> DocumentEntry:
+    """Normalize, extract and check; render the report's page images; and flatten the records into
+    the plain rows the outputs are made of, here in the worker rather than in de06's own process."""
     result = finish_document(plan, pages, options)
     images: dict[int, str] = {}
     if result.pages and result.info.format in ("pdf", "pdf-ocr", "image"):
@@ -38,10 +47,10 @@ def _finish(
             images = render_page_images(result, plan.input.path, Path(options.out_dir))
         except Exception as e:  # noqa: BLE001 - a missing picture must not lose the document
             print(visible(f"de06: no page images for {result.info.source}: {e}"), file=sys.stderr)
-    return result, images
+    return entry_from_result(result, images)
 
 
-STAGES = {"plan": _plan, "ocr": _ocr, "finish": _finish}
+STAGES = {"read": _read, "ocr": _ocr, "finish": _finish}
 
 
 def limits_for(options: RunOptions) -> StageLimits:
@@ -56,24 +65,32 @@ def run_stage(stage: str, args: tuple[Any, ...], options: RunOptions, page: int 
     return function(*args, no_report)
 
 
-def plan(input_file: InputFile, options: RunOptions) -> ReadPlan:
-    outcome = run_stage("plan", (input_file, options), options)
-    if isinstance(outcome, StageError):
-        return ReadPlan(input_file, None, 0, failure=outcome)
-    return outcome
+def _failed(input_file: InputFile, error: StageError, options: RunOptions) -> DocumentEntry:
+    """The entry of a document whose worker failed as a whole (nothing of the file is read here)."""
+    return entry_from_result(finish_document(ReadPlan(input_file, None, 0, failure=error), [], options))
+
+
+def read(input_file: InputFile, options: RunOptions) -> ReadPlan | DocumentEntry:
+    """The plan of a document with pages to OCR, else its finished entry."""
+    outcome = run_stage("read", (input_file, options), options)
+    return _failed(input_file, outcome, options) if isinstance(outcome, StageError) else outcome
 
 
 def ocr(input_file: InputFile, page_number: int, options: RunOptions) -> PageText | StageError:
-    outcome = run_stage("ocr", (input_file, page_number, options), options, page=page_number)
-    return outcome
+    return run_stage("ocr", (input_file, page_number, options), options, page=page_number)
 
 
-def finish(
-    read_plan: ReadPlan, pages: list[PageText | StageError], options: RunOptions
-) -> tuple[DocumentResult, dict[int, str]]:
+def finish(read_plan: ReadPlan, pages: list[PageText | StageError], options: RunOptions) -> DocumentEntry:
     outcome = run_stage("finish", (read_plan, pages, options), options)
     if isinstance(outcome, StageError):
         # The extraction child failed as a whole: the document fails with that reason.
-        failed = ReadPlan(read_plan.input, read_plan.format, read_plan.page_count, failure=outcome)
-        return finish_document(failed, [], options), {}
+        return _failed(read_plan.input, outcome, options)
+    return outcome
+
+
+def process(input_file: InputFile, options: RunOptions) -> DocumentEntry:
+    """One document through the stages as the flow runs them, in sequence (tests, tools)."""
+    outcome = read(input_file, options)
+    if isinstance(outcome, ReadPlan):
+        outcome = finish(outcome, [ocr(input_file, n, options) for n in outcome.ocr_pages], options)
     return outcome

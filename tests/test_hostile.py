@@ -10,21 +10,17 @@ from pathlib import Path
 import pytest
 
 from pipeline import stages
+from pipeline.cache import DocumentEntry
 from pipeline.config import RunOptions
 from pipeline.ingest import triage
 from pipeline.pdf_text import MAX_RENDER_PIXELS, render_dpi
-from pipeline.types import DocumentResult
 from tests.resources import hostile
 
 
-def run_through_workers(path: Path, out: Path, **overrides: object) -> DocumentResult:
+def run_through_workers(path: Path, out: Path, **overrides: object) -> DocumentEntry:
     """The stages as the flow runs them (each in a worker process with limits), without Prefect."""
     options = RunOptions(out_dir=str(out), **overrides)  # type: ignore[arg-type]
-    input_file = triage(path)
-    plan = stages.plan(input_file, options)
-    pages = [stages.ocr(input_file, n, options) for n in plan.ocr_pages]
-    result, _ = stages.finish(plan, pages, options)
-    return result
+    return stages.process(triage(path), options)
 
 
 Case = tuple[str, Callable[[Path], Path], str, str | None]
@@ -58,42 +54,42 @@ CASES: list[Case] = [
 def test_each_hostile_class_gets_its_outcome(
     tmp_path: Path, name: str, make: Callable[[Path], Path], status: str, words: str | None
 ) -> None:
-    result = run_through_workers(make(tmp_path / name), tmp_path / "out")
-    assert result.info.status == status, result.info.error
+    entry = run_through_workers(make(tmp_path / name), tmp_path / "out")
+    error = entry.info["error"] or ""
+    assert entry.status == status, error
     if words:
-        assert words in (result.info.error or "")
-        assert "unexpected" not in (result.info.error or "")
+        assert words in error and "unexpected" not in error
 
 
 def test_runaway_lines_yield_no_noise(tmp_path: Path) -> None:
     for make in (hostile.runaway_reference_line, hostile.digit_chain_line):
-        result = run_through_workers(make(tmp_path / f"{make.__name__}.txt"), tmp_path / "out")
-        assert len(result.figures) < 10 and len(result.references) < 10
-        assert all(len(r.prov.sentence) < 1000 for r in (*result.figures, *result.references))
+        entry = run_through_workers(make(tmp_path / f"{make.__name__}.txt"), tmp_path / "out")
+        assert entry.count("figures") < 10 and entry.count("references") < 10
+        assert all(len(r["sentence"]) < 1000 for r in (*entry.rows["figures"], *entry.rows["references"]))
 
 
 def test_a_document_yielding_absurd_numbers_of_records_stops_with_a_finding(tmp_path: Path) -> None:
     path = tmp_path / "dense.txt"
     path.write_text("Tỷ lệ " + " ".join("5%" for _ in range(3000)), encoding="utf-8")
-    result = run_through_workers(path, tmp_path / "out", min_record_limit=100)
-    assert result.info.status == "partial"
-    assert "stopped at" in (result.info.error or "")
-    assert any(f.kind == "record_limit" for f in result.findings)
-    assert len(result.figures) <= max(100, len(path.read_text(encoding="utf-8")) // 6)
+    entry = run_through_workers(path, tmp_path / "out", min_record_limit=100)
+    assert entry.status == "partial"
+    assert "stopped at" in (entry.info["error"] or "")
+    assert any(f["kind"] == "record_limit" for f in entry.rows["findings"])
+    assert entry.count("figures") <= max(100, len(path.read_text(encoding="utf-8")) // 6)
 
 
 def test_scripts_and_launch_actions_in_a_pdf_are_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
-    result = run_through_workers(hostile.actions_pdf(tmp_path / "actions.pdf", marker), tmp_path / "out")
-    assert result.info.status == "ok"
+    entry = run_through_workers(hostile.actions_pdf(tmp_path / "actions.pdf", marker), tmp_path / "out")
+    assert entry.status == "ok"
     assert not marker.exists()
 
 
 def test_external_entities_in_a_docx_are_not_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("MẬT KHẨU 123456", encoding="utf-8")
-    result = run_through_workers(hostile.docx_external_entity(tmp_path / "x.docx", str(secret)), tmp_path / "out")
-    assert all("123456" not in p.text for p in result.pages)
+    entry = run_through_workers(hostile.docx_external_entity(tmp_path / "x.docx", str(secret)), tmp_path / "out")
+    assert all("123456" not in p["text"] for p in entry.pages)
 
 
 def test_gigantic_pages_render_within_the_pixel_budget() -> None:
@@ -103,9 +99,9 @@ def test_gigantic_pages_render_within_the_pixel_budget() -> None:
 
 
 def test_a_compressed_image_bomb_inside_a_pdf_stays_within_its_worker(tmp_path: Path) -> None:
-    result = run_through_workers(hostile.image_bomb_pdf(tmp_path / "bomb.pdf"), tmp_path / "out", max_memory=2**30)
+    entry = run_through_workers(hostile.image_bomb_pdf(tmp_path / "bomb.pdf"), tmp_path / "out", max_memory=2**30)
     # Read (pdfium downsamples it) or refused for memory: either way it is this document's outcome.
-    assert result.info.status == "ok" or "--max-memory" in (result.info.error or "")
+    assert entry.status == "ok" or "--max-memory" in (entry.info["error"] or "")
 
 
 def test_special_files_in_a_folder_are_listed_never_opened(tmp_path: Path) -> None:
