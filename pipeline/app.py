@@ -28,6 +28,15 @@ from typing import Any, Protocol
 from pipeline.cache import CACHE_DIRNAME, DocumentEntry, ResultCache, cache_key
 from pipeline.config import RunOptions
 from pipeline.errors import Interrupted, OutputError, UsageError
+from pipeline.export import (
+    RECORD_TABLES,
+    TABLE_COLUMNS,
+    TableWriter,
+    flatten,
+    new_generation,
+    publish,
+    write_manifest,
+)
 from pipeline.types import DocumentInfo, InputFile
 
 LOCK_NAME = ".de06-lock"
@@ -183,8 +192,6 @@ class _Signals:
 def _failed_entry(source: str, message: str) -> DocumentEntry:
     """A document that never reached a worker (skipped, unreadable, interrupted): its id comes
     from its path, since its bytes were not read."""
-    from pipeline.export import flatten
-
     digest = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()
     info = DocumentInfo(
         doc_id=digest[:12], source=source, sha256="", format=None, pages=None, status="failed", error=message
@@ -195,18 +202,16 @@ def _failed_entry(source: str, message: str) -> DocumentEntry:
 class _Store:
     """The sink of the flow: each finished document's entry is written as it arrives."""
 
-    def __init__(self, cache: ResultCache, slots: dict[str, list[_Slot]], options: RunOptions, progress: Progress):
+    def __init__(self, cache: ResultCache, slots: dict[str, _Slot], progress: Progress):
         self.cache = cache
         self.slots = slots
-        self.options = options
         self.progress = progress
 
     def document_done(self, input_file: InputFile, entry: DocumentEntry) -> None:
-        key = cache_key(input_file, self.options)
-        self.cache.put(key, entry)
-        for slot in self.slots[input_file.source]:
-            slot.key = key
-            slot.done = True
+        slot = self.slots[input_file.source]
+        assert slot.key is not None
+        self.cache.put(slot.key, entry)
+        slot.done = True
         self.progress.document(input_file.source, entry.status)
 
     def pages_done(self, count: int) -> None:
@@ -238,7 +243,7 @@ def run_corpus(
     with output_lock(out_dir):
         cache = ResultCache(out_dir / CACHE_DIRNAME)
         order: list[_Slot] = []
-        by_source: dict[str, list[_Slot]] = {}
+        by_source: dict[str, _Slot] = {}  # the inputs to process (expand_inputs lists a path once)
         first_by_sha: dict[str, _Slot] = {}
         todo: list[InputFile] = []
         cached = 0
@@ -257,12 +262,12 @@ def run_corpus(
                 continue
             slot = _Slot(input_file.source, input=input_file, key=cache_key(input_file, options))
             order.append(slot)
-            by_source.setdefault(input_file.source, []).append(slot)
             first = first_by_sha.get(input_file.sha256)
             if first is not None:  # byte-identical to an earlier input: listed, not processed again
                 slot.duplicate_of = first.source
                 continue
             first_by_sha[input_file.sha256] = slot
+            by_source[input_file.source] = slot
             hit = None if options.force or not options.use_cache else cache.get(input_file, options)
             if hit is not None:
                 slot.cached = slot.done = True
@@ -284,7 +289,7 @@ def run_corpus(
                 with _Signals(handle_signals):
                     if options.isolate:
                         start_forkserver()
-                    run_documents(todo, options, _Store(cache, by_source, options, progress))
+                    run_documents(todo, options, _Store(cache, by_source, progress))
             except Interrupted as e:
                 interrupted = e
             except KeyboardInterrupt:
@@ -300,7 +305,7 @@ def run_corpus(
 
 
 def _snapshots(
-    todo: list[InputFile], work: Path, slots: dict[str, list[_Slot]], options: RunOptions, progress: Progress
+    todo: list[InputFile], work: Path, slots: dict[str, _Slot], options: RunOptions, progress: Progress
 ) -> list[InputFile]:
     """Private copies of the inputs to process (see `ingest.snapshot`); a file that vanished or
     changed kind since it was hashed fails here, and one whose bytes changed is keyed by the copy."""
@@ -308,17 +313,16 @@ def _snapshots(
 
     copies = []
     for input_file in todo:
+        slot = slots[input_file.source]
         try:
             copy = snapshot(input_file, work)
         except OSError as e:
-            for slot in slots[input_file.source]:
-                slot.entry = _failed_entry(slot.source, f"cannot read the file: {e.strerror or e}")
-                slot.done = True
-            progress.document(input_file.source, "failed")
+            slot.entry = _failed_entry(slot.source, f"cannot read the file: {e.strerror or e}")
+            slot.done = True
+            progress.document(slot.source, "failed")
             continue
-        for slot in slots[input_file.source]:
-            slot.input = copy
-            slot.key = cache_key(copy, options)
+        slot.input = copy
+        slot.key = cache_key(copy, options)
         copies.append(copy)
     return copies
 
@@ -345,8 +349,6 @@ def _write_outputs(
     cached: int,
 ) -> tuple[list[DocumentSummary], dict[str, Any]]:
     """Stream every document's entry into the tables and the report, then write the manifest."""
-    from pipeline.export import new_generation, publish, write_manifest
-
     generation = new_generation(out_dir)
     try:
         summaries, listed, counts = _write_generation(generation, order, cache)
@@ -369,24 +371,21 @@ def _write_generation(
     generation: Path, order: list[_Slot], cache: ResultCache
 ) -> tuple[list[DocumentSummary], list[tuple[dict[str, Any], dict[str, float]]], dict[str, int]]:
     """Every document's entry streamed into the tables and the report of one generation folder."""
-    from pipeline.export import RECORD_TABLES, TableWriter
     from pipeline.report import ReportWriter
 
     tables = TableWriter(generation)
     report = ReportWriter(generation)
     summaries: list[DocumentSummary] = []
     listed: list[tuple[dict[str, Any], dict[str, float]]] = []
-    entries_by_source: dict[str, DocumentEntry] = {}
+    firsts: dict[str, DocumentEntry] = {}
     try:
         for slot in order:
-            if slot.duplicate_of is not None:
-                original = entries_by_source.get(slot.duplicate_of)
-                base = original or _entry_of(slot, cache)
-                entry = base.at_source(slot.source, duplicate_of=slot.duplicate_of)
+            if slot.duplicate_of is not None:  # the first copy always comes earlier in `order`
+                entry = firsts[slot.duplicate_of].at_source(slot.source, duplicate_of=slot.duplicate_of)
             else:
                 entry = _entry_of(slot, cache)
-                entries_by_source[slot.source] = DocumentEntry(entry.info, {}, [], entry.reusable)
-            info = {c: entry.info.get(c) for c in _DOCUMENT_COLUMNS}
+                firsts[slot.source] = DocumentEntry(entry.info, reusable=entry.reusable)  # its row, not its records
+            info = {c: entry.info.get(c) for c in TABLE_COLUMNS["documents"]}
             tables.add("documents", [info])
             for table in RECORD_TABLES:
                 tables.add(table, entry.rows.get(table, []))
@@ -402,11 +401,3 @@ def _write_generation(
         raise
     return summaries, listed, tables.counts()
 
-
-def _document_columns() -> list[str]:
-    from pipeline.export import TABLE_COLUMNS
-
-    return TABLE_COLUMNS["documents"]
-
-
-_DOCUMENT_COLUMNS = _document_columns()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -170,7 +169,3 @@ class ResultCache:
             "timings": entry.timings,
         }
         atomic_write(self._path(key), json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-    def keys(self) -> Iterator[str]:
-        for path in self.directory.glob("*.json"):
-            yield path.stem

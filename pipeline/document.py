@@ -18,8 +18,8 @@ from extractors import EXTRACTORS
 from extractors.document_info import extract_document_info
 from pipeline.config import RunOptions
 from pipeline.crosscheck import find_inconsistencies
-from pipeline.errors import De06Error, TooLargeError
-from pipeline.ingest import check_acceptable, triage
+from pipeline.errors import De06Error
+from pipeline.ingest import check_acceptable, check_page_count, triage
 from pipeline.normalize import build_views
 from pipeline.types import (
     DocText,
@@ -85,9 +85,8 @@ def _read(input_file: InputFile, options: RunOptions, on_page: PageCallback | No
         doc = read_docx(input_file)
         return ReadPlan(input_file, "docx", len(doc.pages), pages=doc.pages, errors=doc.errors)
     if input_file.kind == "pdf":
-        from pipeline.pdf_text import count_pdf_pages, plan_pdf
+        from pipeline.pdf_text import plan_pdf
 
-        check_page_count(count_pdf_pages(input_file), options, "PDF")
         pdf = plan_pdf(input_file, options, on_page)
         fmt: Format = "pdf-ocr" if pdf.ocr_pages and len(pdf.ocr_pages) == pdf.page_count else "pdf"
         return ReadPlan(
@@ -97,17 +96,9 @@ def _read(input_file: InputFile, options: RunOptions, on_page: PageCallback | No
         from pipeline.ocr import image_page_count
 
         count = image_page_count(input_file)
-        check_page_count(count, options, "picture file")
+        check_page_count(count, options.max_pages, "picture file")
         return ReadPlan(input_file, "image", count, ocr_pages=tuple(range(1, count + 1)))
     raise AssertionError(f"triage let through kind {input_file.kind!r}")
-
-
-def check_page_count(count: int, options: RunOptions, what: str) -> None:
-    if count > options.max_pages:
-        raise TooLargeError(
-            f"the {what} has {count} pages, over the limit of {options.max_pages}; split it, or raise the "
-            "limit with --max-pages"
-        )
 
 
 def ocr_page(input_file: InputFile, page_number: int, options: RunOptions) -> PageText | StageError:

@@ -112,6 +112,15 @@ def snapshot(input_file: InputFile, folder: Path) -> InputFile:
     )
 
 
+def check_page_count(count: int, max_pages: int, what: str) -> None:
+    """Refuse a file with more pages than `--max-pages` before any page is read."""
+    if count > max_pages:
+        raise TooLargeError(
+            f"the {what} has {count} pages, over the limit of {max_pages}; split it, or raise the "
+            "limit with --max-pages"
+        )
+
+
 def check_acceptable(input_file: InputFile, max_bytes: int) -> None:
     """Reject empty, oversized and unsupported inputs with a message a person can act on."""
     if input_file.size == 0:

@@ -37,7 +37,6 @@ from typing import Any
 
 from pipeline.types import StageError
 
-PROGRESS_ENV = "DE06_WORKER"
 _PR_SET_PDEATHSIG = 1
 _live: set[multiprocessing.process.BaseProcess] = set()
 _live_lock = threading.Lock()
@@ -133,7 +132,6 @@ def _child_main(conn: Connection, function: Callable[..., Any], args: tuple[Any,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a child stops
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _limit_self(memory)
-    os.environ[PROGRESS_ENV] = "1"
     try:
         result = function(*args, PageReporter(conn))
         message: tuple[str, Any] = ("done", result)

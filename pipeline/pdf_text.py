@@ -28,6 +28,7 @@ import regex
 
 from pipeline.config import RunOptions
 from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedPdfError, InputFileError
+from pipeline.ingest import check_page_count
 from pipeline.legacy_vn import detect_legacy_text, transcode_legacy_aligned
 from pipeline.ocr import ocr_image_page
 from pipeline.types import Box, InputFile, PageText, StageError, build_lines
@@ -484,11 +485,6 @@ def apply_tables(page: PageText, tables: Sequence[TableCells]) -> PageText:
     )
 
 
-def count_pdf_pages(input_file: InputFile) -> int:
-    with open_pdf(input_file) as doc:
-        return len(doc)
-
-
 def plan_pdf(
     input_file: InputFile, options: RunOptions, on_page: Callable[[int, int | None], None] | None = None
 ) -> PdfPlan:
@@ -506,6 +502,7 @@ def plan_pdf(
     with open_pdf(input_file) as doc:
         try:
             count = len(doc)
+            check_page_count(count, options.max_pages, "PDF")
             for number in range(1, count + 1):
                 if on_page is not None:
                     on_page(number, count)

@@ -176,6 +176,7 @@ class ReportWriter:
         self.index_docs: list[dict[str, Any]] = []
         self.totals = dict.fromkeys(RECORD_TABLES, 0)
         self.written: set[str] = set()
+        self.with_text: set[str] = set()
 
     def add_document(
         self, doc: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pages: Sequence[dict[str, Any]]
@@ -208,6 +209,8 @@ class ReportWriter:
                     finding_kinds.add(str(row.get("kind")))
         for table, n in counts.items():
             self.totals[table] += n
+        if safe_pages:
+            self.with_text.add(doc_id)  # a copy listed later shares its first copy's text
         name = doc_file_name(doc_id)
         if doc.get("duplicate_of") is None or name not in self.written:
             payload = {"doc_id": doc_id, "pages": safe_pages, "records": records}
@@ -219,7 +222,7 @@ class ReportWriter:
                 **doc,
                 "counts": counts,
                 "finding_kinds": sorted(finding_kinds),
-                "has_text": bool(safe_pages) or any(d.get("doc_id") == doc_id and d["has_text"] for d in self.index_docs),
+                "has_text": doc_id in self.with_text,
                 "file": f"{FILES_DIR}/{name}",
             }
         )
