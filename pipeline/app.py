@@ -13,13 +13,14 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import importlib
 import os
 import shutil
 import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -27,7 +28,7 @@ from typing import Any, Protocol
 
 from pipeline.cache import CACHE_DIRNAME, DocumentEntry, ResultCache, cache_key
 from pipeline.config import RunOptions
-from pipeline.errors import Interrupted, OutputError, UsageError
+from pipeline.errors import De06Error, Interrupted, OutputError, UsageError
 from pipeline.export import (
     RECORD_TABLES,
     TABLE_COLUMNS,
@@ -35,6 +36,7 @@ from pipeline.export import (
     flatten,
     new_generation,
     publish,
+    warm_arrow,
     write_manifest,
 )
 from pipeline.types import DocumentInfo, InputFile
@@ -53,6 +55,8 @@ class Progress(Protocol):
 
     def pages(self, count: int) -> None: ...
 
+    def note(self, message: str) -> None: ...
+
 
 class NoProgress:
     def found(self, total: int) -> None:
@@ -62,6 +66,9 @@ class NoProgress:
         pass
 
     def pages(self, count: int) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass
 
 
@@ -273,23 +280,24 @@ def run_corpus(
                 slot.cached = slot.done = True
                 cached += 1
                 progress.document(slot.source, hit.status)
+            elif (refusal := _refusal(input_file, options)) is not None:
+                slot.entry = refusal
+                slot.done = True
+                progress.document(slot.source, refusal.status)
             else:
+                if not todo:
+                    _in_background(importlib.import_module, "pipeline.flows")  # Prefect's 1.5 s import, beside triage
                 todo.append(input_file)
         work = out_dir / WORK_DIRNAME
         shutil.rmtree(work, ignore_errors=True)  # copies left by a run that was killed
         todo = _snapshots(todo, work, by_source, options, progress)
         interrupted: Interrupted | None = None
         flow_started = time.time()
+        _in_background(warm_arrow)  # beside the flow, whose work waits on the worker processes
         if todo:
-            from pipeline.flows import run_documents
-            from pipeline.isolation import reset, start_forkserver
-
-            reset()
             try:
                 with _Signals(handle_signals):
-                    if options.isolate:
-                        start_forkserver()
-                    run_documents(todo, options, _Store(cache, by_source, progress))
+                    _run_flow(todo, options, _Store(cache, by_source, progress), progress)
             except Interrupted as e:
                 interrupted = e
             except KeyboardInterrupt:
@@ -302,6 +310,50 @@ def run_corpus(
         interrupted.outcome = RunOutcome(documents, manifest, interrupted=True)
         raise interrupted
     return RunOutcome(documents, manifest)
+
+
+def _refusal(input_file: InputFile, options: RunOptions) -> DocumentEntry | None:
+    """The entry of a file refused on its size and first bytes alone, at once and in this process."""
+    from pipeline.ingest import check_acceptable
+
+    try:
+        check_acceptable(input_file, options.max_bytes)
+    except De06Error as e:
+        from pipeline.stages import refused
+
+        return refused(input_file, e, options)
+    return None
+
+
+def _in_background(target: Callable[..., object], *args: object) -> None:
+    """Run an import in a thread, so that it overlaps work that waits (hashing, the worker
+    processes); whoever imports the same module later waits for this import, not a second one."""
+    threading.Thread(target=target, args=args, daemon=True).start()
+
+
+def _run_flow(todo: list[InputFile], options: RunOptions, store: _Store, progress: Progress) -> None:
+    """The Prefect flow over the documents to process. The shared Prefect server is found or
+    started first, so that it comes up while Prefect is imported here and the worker forkserver starts."""
+    from pipeline import prefect_server
+
+    lease = prefect_server.acquire_early()
+    try:
+        if lease is not None and lease.started_now:
+            progress.note(
+                f"starting the local Prefect server (UI {lease.state.ui_url}); later runs reuse it, "
+                f"it stops after {prefect_server.idle_seconds() / 60:.0f} min unused or with `de06 server stop`"
+            )
+        from pipeline.isolation import reset, start_forkserver
+
+        reset()
+        if options.isolate:
+            start_forkserver()  # it warms up (imports, rules) while Prefect is imported here
+        from pipeline.flows import run_documents
+
+        run_documents(todo, options, store, lease)
+    finally:
+        if lease is not None:
+            lease.release()
 
 
 def _snapshots(

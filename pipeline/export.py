@@ -180,6 +180,15 @@ def _arrow_schema(name: str) -> Any:
     return pa.schema([(c, _arrow_type(hints.get(c, str)) or pa.string()) for c in TABLE_COLUMNS[name]])
 
 
+def warm_arrow() -> None:
+    """Import what writing Parquet needs: pyarrow, and pandas, which `pa.array` of a Python list
+    imports through pyarrow's pandas shim (0.5 s)."""
+    import pyarrow as pa
+    import pyarrow.parquet  # noqa: F401
+
+    pa.array([0])
+
+
 class _TableFiles:
     """One table's CSV, JSON and Parquet files, written row by row into temporary files."""
 

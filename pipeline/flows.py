@@ -11,6 +11,7 @@ another task.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,9 +22,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from pipeline import stages
+from pipeline import prefect_server, stages
 from pipeline.cache import DocumentEntry
 from pipeline.config import RunOptions
+from pipeline.display import visible
 from pipeline.document import ReadPlan
 from pipeline.types import InputFile
 
@@ -87,30 +89,73 @@ def task_runner_for(options: RunOptions) -> Any:
     return ThreadPoolTaskRunner(max_workers=options.workers)
 
 
-@contextmanager
-def shared_prefect_api(options: RunOptions) -> Iterator[None]:
-    """Give Dask workers one Prefect API to report to.
+def _run_settings(api_url: str | None) -> dict[Any, Any]:
+    """Settings for this run's flow, where the user set nothing else.
 
-    Without one, every worker process starts its own temporary server and database
-    (shared/notes/prefect.md §3). A configured `PREFECT_API_URL` is used as it is; otherwise
-    Prefect's own local server runs on 127.0.0.1 for the length of the run, and its address travels
-    to the workers in the task context (and in the environment of LocalCluster workers).
+    Flow-run heartbeats are off: they serve crash detection for flows that workers start from
+    deployments; de06 runs its flow in its own process, and joining the heartbeat thread costs up
+    to a second at the end of every flow (its loop sleeps in 1 s steps).
     """
-    if options.runner != "dask" or os.environ.get("PREFECT_API_URL"):
-        yield
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
-    server = SubprocessASGIServer()
-    server.start(timeout=90)
-    os.environ["PREFECT_API_URL"] = server.api_url
+    settings: dict[Any, Any] = {}
+    if "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in os.environ:
+        settings[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+    if api_url is not None:
+        settings[PREFECT_API_URL] = api_url
+    return settings
+
+
+@contextmanager
+def prefect_api(options: RunOptions, lease: prefect_server.Lease | None) -> Iterator[None]:
+    """The Prefect API this run reports to, and that Dask workers share.
+
+    A `PREFECT_API_URL` the user set (environment or Prefect profile) is used as it is. Otherwise
+    the local server de06 runs share (`pipeline.prefect_server`; `lease` when the run already
+    started or found it while it triaged); with `DE06_SHARED_SERVER=0`, Prefect's temporary server
+    for this run alone. Its address reaches Dask workers in the task context and in the environment
+    of LocalCluster workers.
+    """
+    from prefect.settings import get_current_settings, temporary_settings
+
+    temporary: Any = None
+    if get_current_settings().api.url:
+        if lease is not None:
+            lease.release()
+            lease = None
+        api_url = None
+    else:
+        if lease is None and prefect_server.enabled():
+            lease = prefect_server.acquire()
+        if lease is not None:
+            try:
+                lease.wait()
+            except prefect_server.ServerError as e:
+                print(visible(f"de06: {e}; using a temporary Prefect server for this run"), file=sys.stderr)
+                lease.release()
+                lease = None
+        if lease is not None:
+            api_url = lease.api_url
+        elif options.runner == "dask":
+            from prefect.server.api.server import SubprocessASGIServer
+
+            temporary = SubprocessASGIServer()
+            temporary.start(timeout=90)
+            api_url = temporary.api_url
+        else:
+            api_url = None  # Prefect starts its temporary server in this process
+    if api_url is not None:
+        os.environ["PREFECT_API_URL"] = api_url
     try:
-        with temporary_settings({PREFECT_API_URL: server.api_url}):
+        with temporary_settings(_run_settings(api_url)):
             yield
     finally:
-        os.environ.pop("PREFECT_API_URL", None)
-        server.stop()
+        if api_url is not None:
+            os.environ.pop("PREFECT_API_URL", None)
+        if temporary is not None:
+            temporary.stop()
+        if lease is not None:
+            lease.release()
 
 
 class RunSink(Protocol):
@@ -165,7 +210,9 @@ def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> N
             time.sleep(0.02)
 
 
-def run_documents(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> None:
+def run_documents(
+    inputs: Sequence[InputFile], options: RunOptions, sink: RunSink, lease: prefect_server.Lease | None = None
+) -> None:
     """Run the de06 flow over `inputs` (none of them cached); results reach `sink` as they finish.
 
     The flow is made per run around the sink: a sink is no flow parameter (Prefect records
@@ -178,5 +225,5 @@ def run_documents(inputs: Sequence[InputFile], options: RunOptions, sink: RunSin
     def de06_run(documents: int) -> None:
         _drive(inputs, options, sink)
 
-    with shared_prefect_api(options):
+    with prefect_api(options, lease):
         de06_run.with_options(task_runner=task_runner_for(options))(len(inputs))

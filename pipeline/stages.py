@@ -16,6 +16,7 @@ from pipeline.cache import DocumentEntry, entry_from_result
 from pipeline.config import RunOptions
 from pipeline.display import visible
 from pipeline.document import ReadPlan, finish_document, ocr_page, plan_document
+from pipeline.errors import De06Error
 from pipeline.isolation import PageReporter, StageLimits, can_isolate, no_report, run_isolated
 from pipeline.types import InputFile, PageText, StageError
 
@@ -68,6 +69,12 @@ def run_stage(stage: str, args: tuple[Any, ...], options: RunOptions, page: int 
 def _failed(input_file: InputFile, error: StageError, options: RunOptions) -> DocumentEntry:
     """The entry of a document whose worker failed as a whole (nothing of the file is read here)."""
     return entry_from_result(finish_document(ReadPlan(input_file, None, 0, failure=error), [], options))
+
+
+def refused(input_file: InputFile, error: De06Error, options: RunOptions) -> DocumentEntry:
+    """The entry of a file refused on its size and first bytes alone (`ingest.check_acceptable`:
+    empty, too large, of a kind de06 does not read), made in de06's own process: no worker, no Prefect."""
+    return _failed(input_file, StageError("ingest", None, error.category, error.message), options)
 
 
 def read(input_file: InputFile, options: RunOptions) -> ReadPlan | DocumentEntry:

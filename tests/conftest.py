@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pipeline import prefect_server
 from pipeline.normalize import PageView, build_view
 from pipeline.types import PageText, build_lines
 from rules import RuleSet, get_rules
@@ -17,6 +19,48 @@ SAMPLES = ROOT / "corpus" / "samples"
 GOLD = ROOT.parent / "shared" / "gold"
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+# A Prefect home of the test session's own (scripts/pytest.sh sets one too): never the user's ~/.prefect.
+OWN_PREFECT_HOME = "PREFECT_HOME" not in os.environ
+if OWN_PREFECT_HOME:
+    os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="de06-test-prefect-")
+for _key, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """One Prefect server for every test that runs a flow, exported as `PREFECT_API_URL` (what a
+    user's own server looks like to de06): each run then starts in about a second instead of
+    starting a server of its own. Stopped at the end of the session."""
+    if os.environ.get("PREFECT_API_URL"):
+        yield os.environ["PREFECT_API_URL"]
+        return
+    lease = prefect_server.acquire()
+    try:
+        lease.wait()
+        os.environ["PREFECT_API_URL"] = lease.api_url
+        yield lease.api_url
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+        lease.release()
+        if lease.started_now:
+            prefect_server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _slow_tests_share_one_server(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("slow") is not None:  # every slow test runs flows
+        request.getfixturevalue("prefect_api")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if OWN_PREFECT_HOME:  # a run outside the shared fixture may have started the home's server
+        prefect_server.stop()
 
 
 @pytest.fixture(scope="session")
