@@ -8,7 +8,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 
 # Only the browser tests of the audit report need these.
 TEST_APT_PACKAGES := chromium chromium-driver
 
-.PHONY: run test lint system venv clean bench
+.PHONY: run test test-fast lint system venv clean bench
 
 run: venv
 	$(VENV)/bin/de06 run corpus/ --out outputs/
@@ -17,6 +17,11 @@ test: venv
 	@$(MAKE) --no-print-directory system APT_PACKAGES="$(TEST_APT_PACKAGES)"
 	$(VENV)/bin/ruff check pipeline extractors rules tests bench
 	bash scripts/pytest.sh
+
+# Unit, rule and reader tests: no Prefect flow, no live OCR, no browser (about a minute).
+test-fast: venv
+	$(VENV)/bin/ruff check pipeline extractors rules tests bench
+	bash scripts/pytest.sh -m "not slow and not ocr and not browser"
 
 lint: venv
 	$(VENV)/bin/ruff check pipeline extractors rules tests bench

@@ -319,7 +319,8 @@ class PageView:
 
 
 def _normalize_piece(text: str, start: int, end: int, out: list[str], origin: list[int]) -> None:
-    """Append the normalized form of `text[start:end]` to `out`, recording origins."""
+    """Append the normalized form of `text[start:end]` to `out` (non-empty chunks of text, one
+    origin a character), recording origins."""
     segment = text[start:end]
     cuts: list[tuple[int, int, str]] = []  # (start, end, replacement) of markup, within segment
     m = _HEADING_RE.match(segment)
@@ -334,7 +335,7 @@ def _normalize_piece(text: str, start: int, end: int, out: list[str], origin: li
         if cut_start < pos:
             continue  # overlapping markup matches: the first one wins
         _append_text(segment, pos, cut_start, start, out, origin)
-        if replacement and not (out and out[-1] in " \n\t"):
+        if replacement and not (out and out[-1][-1] in " \n\t"):
             out.append(" ")
             origin.append(start + cut_start)
         pos = cut_end
@@ -346,7 +347,7 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
     if s >= e:
         return
     piece = segment[s:e]
-    last_space = bool(out) and out[-1] in " \n\t"
+    last_space = bool(out) and out[-1][-1] in " \n\t"
     if "\u00d0" not in piece and unicodedata.is_normalized("NFC", piece):
         # Nearly every line: copy runs of text whole, collapse runs of spaces.
         for m in _SPACE_OR_TEXT.finditer(piece):
@@ -356,7 +357,7 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
                     origin.append(base + s + m.start())
                     last_space = True
             else:
-                out.extend(m.group(2))
+                out.append(m.group(2))
                 origin.extend(range(base + s + m.start(), base + s + m.end()))
                 last_space = m.group(2)[-1] == "\t"
         return
@@ -376,7 +377,7 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
             continue
         for c in unicodedata.normalize("NFC", segment[i:j]):
             if c == "\u00d0":  # Tesseract's ETH look-alike: a spurious copy after Đ ("QĐÐ"), else Đ
-                if out and out[-1] in "Đđ":
+                if out and out[-1][-1] in "Đđ":
                     continue
                 c = "Đ"
             out.append(c)
@@ -395,14 +396,16 @@ def build_view(doc_id: str, source: str, page: PageText) -> PageView:
         if bi:
             out.append("\n")
             origin.append(blocks[bi - 1].end)
-        block_starts.append(len(out))
+        block_starts.append(len(origin))  # one origin a character of the chunks in `out`
         for pi, (s, e) in enumerate(block.pieces):
-            if pi and out and out[-1] != " ":
+            if pi and out and out[-1][-1] != " ":
                 out.append(" ")
                 origin.append(block.pieces[pi - 1][1])
             _normalize_piece(page.text, s, e, out, origin)
-        while out and out[-1] == " " and len(out) > block_starts[-1]:
-            out.pop()
+        while out and out[-1][-1] == " " and len(origin) > block_starts[-1]:
+            out[-1] = out[-1][:-1]
+            if not out[-1]:
+                out.pop()
             origin.pop()
     origin.append(blocks[-1].end if blocks else 0)
     norm = "".join(out)
