@@ -271,7 +271,9 @@ def _compile(rules: RuleSet) -> CompiledRules:
         issuers_folded={k.casefold(): v for k, v in issuers.items()},
         sentence_abbreviations=frozenset(a.rstrip(".") for a in rules.abbreviations),
         code_spellings=_code_spellings([*codes, *issuers]),
-        folded_types=regex.compile("|".join(_tolerant(s, folded=True) for s in type_spellings), regex.V0),
+        folded_types=regex.compile(
+            r"(?<![a-z0-9])(?:" + "|".join(_tolerant(s, folded=True) for s in type_spellings) + ")", regex.V0
+        ),
     )
 
 

@@ -645,7 +645,7 @@ def _next_page_start(views: Sequence[PageView], index: int) -> str:
 # --------------------------------------------------------------------------------- public API
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=2)  # services and tables of the same document read its tables once
 def _tables_cached(views: tuple[PageView, ...], rules: RuleSet) -> list[_Table]:
     return _read_tables(views, compile_service_rules(rules))
 

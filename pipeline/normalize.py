@@ -61,6 +61,8 @@ _TONE_RE = regex.compile(
 _MARKUP_RE = regex.compile(r"\*\*|__|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)|</?(?:b|i|u|em|strong|span|p|br|sub)\s*/?>")
 _SPACES = " \u00a0\u2009\u202f\r\f\v"
 _SPACE_OR_TEXT = regex.compile(f"([{_SPACES}]+)|([^{_SPACES}]+)")
+_SPACE_TO_COLLAPSE = regex.compile(f"[{_SPACES}]{{2,}}|[{_SPACES[1:]}]|\t ")
+"""What `_SPACE_OR_TEXT` would change: space runs, other spaces, a space after a tab."""
 _SUP_RE = regex.compile(r"<sup>\s*[^<]{0,6}\s*</sup>")
 _HEADING_RE = regex.compile(r"^\s*#{1,6}\s+")
 _FOOTNOTE_RE = regex.compile(r"^\s*(?:<sup>\s*\d{1,3}\s*</sup>|\[\d{1,3}\]|\d{1,3}\s*\))?")
@@ -225,13 +227,17 @@ def _wrap_width(page: PageText) -> float:
 def _looks_like_heading(line: str) -> bool:
     """An all-capitals short line ("BÁO CÁO", "I. CÔNG TÁC CHỈ ĐẠO") stands alone."""
     core = line.strip().strip("*#_ ")
-    letters = [c for c in core if c.isalpha()]
-    return bool(letters) and len(core) <= 120 and all(not c.islower() for c in letters) and len(letters) >= 3
+    if len(core) > 120 or any(c.islower() and c.isalpha() for c in core):  # prose stops at its first letters
+        return False
+    return sum(1 for c in core if c.isalpha()) >= 3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class PageView:
-    """A page ready for extraction: the original page, its blocks and the normalized text."""
+    """A page ready for extraction: the original page, its blocks and the normalized text.
+
+    Compared and hashed by identity: a view is made once a page, and hashing its text and origin
+    map (extractors cache per document) cost more than some extractors."""
 
     doc_id: str
     source: str
@@ -349,7 +355,14 @@ def _append_text(segment: str, s: int, e: int, base: int, out: list[str], origin
     piece = segment[s:e]
     last_space = bool(out) and out[-1][-1] in " \n\t"
     if "\u00d0" not in piece and unicodedata.is_normalized("NFC", piece):
-        # Nearly every line: copy runs of text whole, collapse runs of spaces.
+        if _SPACE_TO_COLLAPSE.search(piece) is None:
+            # Nearly every line: single plain spaces only, so it is copied whole.
+            skip = 1 if last_space and piece[0] == " " else 0
+            if skip < len(piece):
+                out.append(piece[skip:])
+                origin.extend(range(base + s + skip, base + e))
+            return
+        # Copy runs of text whole, collapse runs of spaces.
         for m in _SPACE_OR_TEXT.finditer(piece):
             if m.group(1) is not None:
                 if not last_space:
