@@ -12,6 +12,7 @@ chars (boxes kept), recorded in `PageText.table_rows`. Pages without paths never
 
 from __future__ import annotations
 
+import ctypes
 import statistics
 import threading
 import unicodedata
@@ -152,15 +153,24 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
     left, bottom, right, top = page.get_bbox()
     width, height = right - left, top - bottom
     textpage = page.get_textpage()
+    # ~13,000 ctypes calls a page: bound once, on the raw handle, with one reused box struct
+    # (pypdfium2's `get_charbox` allocates one and converts the handle every call).
+    raw = textpage.raw
+    get_unicode, is_generated = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_IsGenerated
+    map_error, font_size = pdfium_c.FPDFText_HasUnicodeMapError, pdfium_c.FPDFText_GetFontSize
+    loose_box = pdfium_c.FPDFText_GetLooseCharBox
+    rect = pdfium_c.FS_RECTF()
+    rect_ref = ctypes.byref(rect)
+    normalize, combining = unicodedata.normalize, unicodedata.combining
     try:
         chars: list[str] = []
         boxes: list[Box | None] = []
         sizes: list[float | None] = []
         pending_cr = False
         for i in range(textpage.count_chars()):
-            code = pdfium_c.FPDFText_GetUnicode(textpage, i)
-            generated = bool(pdfium_c.FPDFText_IsGenerated(textpage, i))
-            if pdfium_c.FPDFText_HasUnicodeMapError(textpage, i):
+            code = get_unicode(raw, i)
+            generated = bool(is_generated(raw, i))
+            if map_error(raw, i):
                 ch = "\ufffd"
             elif code == 2:  # pdfium's mark for a hyphen ending a line (it joins the two lines)
                 ch = "-"
@@ -179,10 +189,12 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
                 boxes.append(None)
                 sizes.append(None)
                 continue
-            x0, y0, x1, y1 = textpage.get_charbox(i, loose=True)  # bottom-left origin
+            if not loose_box(raw, i, rect_ref):
+                raise pdfium.PdfiumError("Failed to get charbox.")
+            x0, y0, x1, y1 = rect.left, rect.bottom, rect.right, rect.top  # bottom-left origin
             box = (round(x0 - left, 2), round(top - y1, 2), round(x1 - left, 2), round(top - y0, 2))
-            if unicodedata.combining(ch) and chars and boxes[-1] is not None:
-                composed = unicodedata.normalize("NFC", chars[-1] + ch)
+            if ch >= "\u0300" and combining(ch) and chars and boxes[-1] is not None:
+                composed = normalize("NFC", chars[-1] + ch)
                 if len(composed) == 1:
                     prev = boxes[-1]
                     chars[-1] = composed
@@ -193,10 +205,10 @@ def read_page_text(page: pdfium.PdfPage, page_number: int) -> PageText:
                         max(prev[3], box[3]),
                     )
                     continue
-            nfc = unicodedata.normalize("NFC", ch)
+            nfc = ch if ch < "\u00c0" else normalize("NFC", ch)  # below U+00C0 every char is NFC
             chars.append(nfc if len(nfc) == 1 else ch)  # one char in, one char out: boxes stay aligned
             boxes.append(None if ch.isspace() and (x1 - x0) <= 0 else box)
-            sizes.append(pdfium_c.FPDFText_GetFontSize(textpage, i) or None)
+            sizes.append(font_size(raw, i) or None)
     finally:
         textpage.close()
     chars, boxes = mark_superscripts(chars, boxes, sizes)
