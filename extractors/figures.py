@@ -402,9 +402,9 @@ def ratio_percent_findings(records: Sequence[FigureRecord]) -> list[tuple[Figure
     The percent paired with a ratio is the first one after it in the sentence (before the next
     ratio), else the nearest one before it; month-on-month changes ("tăng 11%") are skipped.
     """
-    by_sentence: dict[tuple[str, str, int, str], list[FigureRecord]] = {}
+    by_sentence: dict[tuple[str, str, int, int, int], list[FigureRecord]] = {}
     for r in records:
-        key = (r.prov.doc_id, r.prov.source, r.prov.page, r.prov.sentence)
+        key = (r.prov.doc_id, r.prov.source, r.prov.page, r.prov.sentence_start, r.prov.sentence_end)
         by_sentence.setdefault(key, []).append(r)
     findings: list[tuple[FigureRecord, FigureRecord, str]] = []
     for group in by_sentence.values():
@@ -432,14 +432,12 @@ def ratio_percent_findings(records: Sequence[FigureRecord]) -> list[tuple[Figure
 
 
 def _paired_percent(group: list[FigureRecord], i: int, used: set[int]) -> FigureRecord | None:
-    sentence = group[i].prov.sentence
-
     def eligible(r: FigureRecord) -> bool:
         if r.kind != "percent" or id(r) in used:
             return False
         # A rate change ("tỷ lệ tăng 11%") is not the ratio's percentage.
-        at = sentence.find(r.prov.text)
-        return at < 0 or not _CHANGE_WORDS.search(sentence[max(0, at - 40) : at])
+        at = r.prov.char_start - r.prov.sentence_start
+        return not _CHANGE_WORDS.search(r.prov.sentence[max(0, at - 40) : at])
 
     for r in group[i + 1 :]:
         if r.kind == "ratio":

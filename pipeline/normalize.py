@@ -32,6 +32,9 @@ SENTENCE_CONTEXT = 3000
 BLOCK_WINDOW = 6000
 """Extractors read a block longer than this in windows of about this size (see `bounded_ranges`)."""
 _WINDOW_CUT = regex.compile(r"[.;!?]\s|\n|,\s")
+_WHITESPACE = regex.compile(r"\s")
+"""One space for each whitespace character: a record's sentence keeps the length of the text it
+was read from, so `sentence[char_start - sentence_start:…]` is its span."""
 
 _TONES = {"\u0300": "grave", "\u0301": "acute", "\u0303": "tilde", "\u0309": "hook", "\u0323": "dot"}
 
@@ -278,32 +281,43 @@ class PageView:
         """Whitespace-normalized sentence text holding `[start, end)` (several if it spans them).
 
         A sentence longer than the window (a page that is one endless line) is cut to `window`
-        characters on each side of the span, at a space, and marked with "…": every record then
-        carries a bounded string instead of a copy of the whole line. Extractors that read the
-        sentence for meaning ask for a wider window (`SENTENCE_CONTEXT`).
+        characters on each side of the span, at a space, and marked with "…". Extractors that read
+        the sentence for meaning ask for a wider window (`SENTENCE_CONTEXT`).
         """
-        s0, e0 = self.sentence_range(start)
-        if end is not None and end > e0:
-            _, e0 = self.sentence_range(max(start, end - 1))
-            e0 = max(e0, end)
-        return self._clipped(s0, e0, start, end if end is not None else start, window)
+        stop = end if end is not None else start
+        s0, e0 = self.sentence_bounds(start, stop, window)
+        full_s, full_e = self._sentence_of(start, stop)
+        head = "… " if s0 > full_s else ""
+        tail = " …" if e0 < full_e else ""
+        return head + " ".join(self.page.text[s0:e0].split()) + tail
 
-    def _clipped(self, s0: int, e0: int, start: int, stop: int, window: int) -> str:
+    def sentence_bounds(self, start: int, end: int, window: int = SENTENCE_WINDOW) -> tuple[int, int]:
+        """Original range of the sentence(s) holding `[start, end)`, cut at a space to `window`
+        characters on each side of the span when longer: every record then carries a bounded
+        sentence instead of a copy of a page that is one endless line."""
+        s0, e0 = self._sentence_of(start, end)
         text = self.page.text
-        head = tail = ""
         if start - s0 > window:
             cut = text.find(" ", start - window, start)
-            s0, head = (cut + 1 if cut >= 0 else start - window), "… "
-        if e0 - stop > window:
-            cut = text.rfind(" ", stop, stop + window)
-            e0, tail = (cut if cut >= 0 else stop + window), " …"
-        return head + " ".join(text[s0:e0].split()) + tail
+            s0 = cut + 1 if cut >= 0 else start - window
+        if e0 - end > window:
+            cut = text.rfind(" ", end, end + window)
+            e0 = cut if cut >= 0 else end + window
+        return s0, e0
+
+    def _sentence_of(self, start: int, end: int) -> tuple[int, int]:
+        s0, e0 = self.sentence_range(start)
+        if end > e0:
+            _, e0 = self.sentence_range(max(start, end - 1))
+            e0 = max(e0, end)
+        return s0, e0
 
     def provenance(self, start: int, end: int) -> Provenance:
         """Provenance of the original span `[start, end)` of this page."""
         page = self.page
         first = page.line_at(start)
         last = page.line_at(max(start, end - 1))
+        s0, e0 = self.sentence_bounds(start, end)
         return Provenance(
             doc_id=self.doc_id,
             source=self.source,
@@ -314,7 +328,9 @@ class PageView:
             char_end=end,
             bbox=page.bbox_of(start, end),
             text=page.text[start:end],
-            sentence=self.sentence_text(start, end),
+            sentence=_WHITESPACE.sub(" ", page.text[s0:e0]),
+            sentence_start=s0,
+            sentence_end=e0,
             method=page.method,
             confidence=page.confidence_of(start, end),
         )

@@ -154,7 +154,10 @@ class Provenance:
 
     `page`, `line`, `line_end` are 1-based; `char_start`/`char_end` are 0-based, half-open offsets
     into the page text (for text inputs: the decoded file text), so
-    `page_text[char_start:char_end] == text` always holds.
+    `page_text[char_start:char_end] == text` always holds. `sentence` is
+    `page_text[sentence_start:sentence_end]` with each whitespace character made a space, so the
+    span sits at `sentence[char_start - sentence_start:char_end - sentence_start]`: consumers mark
+    it by offset, never by searching.
     """
 
     doc_id: str
@@ -167,6 +170,8 @@ class Provenance:
     bbox: Box | None
     text: str
     sentence: str
+    sentence_start: int
+    sentence_end: int
     method: str
     confidence: float | None
 

@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.config import RunOptions
 from pipeline.document import process_document
+from tests.helpers.spans import span_problems
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "corpus-real"
 pytestmark = pytest.mark.slow
@@ -35,8 +36,7 @@ def test_every_real_document_is_read_with_exact_provenance() -> None:
             for record in getattr(result, table):
                 records += 1
                 p = record.prov
-                if pages[p.page][p.char_start : p.char_end] != p.text:
-                    problems.append(f"{path.name} {record.id}: span does not hold its text")
+                problems.extend(f"{path.name} {record.id}: {m}" for m in span_problems(p, pages[p.page]))
                 if len(p.sentence) > 2 * 400 + len(p.text) + 4:
                     problems.append(f"{path.name} {record.id}: sentence of {len(p.sentence)} characters")
     assert records > 10_000

@@ -1,7 +1,7 @@
 """End to end through Prefect and the CLI: samples plus bad files, exit codes, incremental runs.
 
-These start Prefect's temporary local API once per `de06 run` process (~15 s on a fresh Prefect
-home), so the cases share as few runs as possible.
+Each `de06 run` is a process of its own (the test session's Prefect server serves them all), so
+the cases share as few runs as possible.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from resources.make_fixtures import corrupt_pdf, encrypted_pdf, png_page
+
+from tests.helpers.spans import spaced
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,6 +86,20 @@ def test_outputs_and_manifest(mixed_run: tuple[subprocess.CompletedProcess[str],
     assert len(manifest["inputs"]) == 9
     assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
     assert not list(out.glob(".*.tmp"))
+
+
+def test_every_output_row_marks_its_span_in_its_sentence_by_offset(
+    mixed_run: tuple[subprocess.CompletedProcess[str], Path, Path],
+) -> None:
+    """What an auditor's tool does with a row alone (text files and the OCR'd scan alike)."""
+    _, out, _ = mixed_run
+    rows = 0
+    for table in ("references", "figures", "services", "tables"):
+        for row in json.loads((out / f"{table}.json").read_text(encoding="utf-8")):
+            a, b = row["char_start"] - row["sentence_start"], row["char_end"] - row["sentence_start"]
+            assert row["sentence"][a:b] == spaced(row["text"]), row["id"]
+            rows += 1
+    assert rows > 500
 
 
 def test_rerun_uses_the_cache_and_a_changed_file_is_redone(

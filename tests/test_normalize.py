@@ -32,7 +32,8 @@ def test_wrapped_lines_join_into_one_sentence(make_view: Callable[[str], PageVie
     prov = view.provenance_norm(start, start + len("45/KH-UBND"))
     assert prov.text == "45/KH-UBND"
     assert prov.line == 3
-    assert prov.sentence == "Thực hiện Kế hoạch số 45/KH-UBND ngày 23/01/2024 của UBND tỉnh."
+    assert " ".join(prov.sentence.split()) == "Thực hiện Kế hoạch số 45/KH-UBND ngày 23/01/2024 của UBND tỉnh."
+    assert prov.sentence == text[prov.sentence_start : prov.sentence_end].replace("\n", " ")
 
 
 def test_markup_is_ignored_for_matching(make_view: Callable[[str], PageView]) -> None:

@@ -23,6 +23,7 @@ from pipeline.document import process_document
 from pipeline.ingest import triage
 from pipeline.pdf_text import plan_pdf
 from pipeline.types import DocumentResult, PageText, Provenance, ServiceRecord, TableRowRecord
+from tests.helpers.spans import span_problems
 
 pytestmark = pytest.mark.slow  # ~20 s: five renderings, each read twice
 # Text layers only: a page whose layer is near-empty (003's last page, a few words) would go to
@@ -63,7 +64,7 @@ def _records(result: DocumentResult) -> list[Any]:
 
 def _check_prov(prov: Provenance, pages: dict[int, PageText]) -> None:
     page = pages[prov.page]
-    assert prov.text == page.text[prov.char_start : prov.char_end]
+    assert not span_problems(prov, page.text), (prov, span_problems(prov, page.text))
     assert page.line_at(prov.char_start).number == prov.line
     assert prov.method == "pdf-text"
     assert prov.bbox is not None, prov

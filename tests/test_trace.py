@@ -48,7 +48,9 @@ def prov(text: str, needle: str, source: str, occurrence: int = 0, **extra: Any)
         "char_end": end,
         "bbox": None,
         "text": needle,
-        "sentence": " ".join(text[first:stop].split()),
+        "sentence": "".join(" " if c.isspace() else c for c in text[first:stop]),
+        "sentence_start": first,
+        "sentence_end": stop,
         "method": "text",
         "confidence": None,
     }
@@ -247,13 +249,15 @@ def test_pdf_record_shows_box_and_no_sed() -> None:
         "bbox": [10.5, 20.0, 30.25, 31.0],
         "text": "3",
         "sentence": "có 3 xã, 3 phường",
+        "sentence_start": 1,  # chars 10-11 are the second "3"
+        "sentence_end": 18,
         "method": "ocr:tesseract-5.3-vie",
         "confidence": 91.0,
     }
     shown = render_trace("figures", record, None, color=False)
     assert "[10.5, 20.0, 30.25, 31.0]" in shown and "page 2" in shown and "OCR confidence 91.0" in shown
     assert "sed -n" not in shown
-    assert "có [[3]] xã" in shown  # first occurrence when nothing tells them apart
+    assert "có 3 xã, [[3]] phường" in shown  # the occurrence at the record's offsets, not the first
 
 
 def test_trace_shows_control_and_bidi_characters_visibly_and_reads_only_listed_files(tmp_path: Path) -> None:

@@ -340,10 +340,25 @@
   /* Nest one <mark> per span group into the page text. Spans are sorted by start, longest first;
      a span that crosses its enclosing one is split at the boundary, so every group's pieces
      together hold exactly text[start:end]. Line numbers are CSS-generated (not in textContent). */
-  function buildText(root, text, groups) {
+  /* de06's offsets count code points; JavaScript strings count UTF-16 units, which differ after
+     any character outside the BMP (an emoji in a web export). Map once per text. */
+  function unitsOf(text) {
+    if (!/[\uD800-\uDFFF]/.test(text)) return function (i) { return i; };
+    var units = [], u = 0;
+    for (var i = 0; i < text.length; i++) {
+      var c = text.charCodeAt(i);
+      if (c >= 0xDC00 && c <= 0xDFFF && i > 0 && text.charCodeAt(i - 1) >= 0xD800 && text.charCodeAt(i - 1) <= 0xDBFF) continue;
+      units.push(i);
+    }
+    units.push(text.length);
+    return function (i) { return units[Math.max(0, Math.min(i, units.length - 1))]; };
+  }
+  function buildText(root, text, spans) {
+    var unit = unitsOf(text);
+    var groups = spans.map(function (g) { return { start: unit(g.start), end: unit(g.end), g: g }; });
     var lineStarts = [0];
     for (var i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
-    var queue = groups.map(function (g) { return { start: g.start, end: g.end, g: g }; });
+    var queue = groups;
     var order = function (a, b) { return a.start - b.start || b.end - a.end || a.g.index - b.g.index; };
     queue.sort(order);
     var pos = 0, li = 0, stack = [];
@@ -425,14 +440,16 @@
     showDetails(recs);
     markRow(g.recs[0].id);
   }
+  /* The span sits at sentence[char_start − sentence_start : char_end − sentence_start] by
+     construction (pipeline/normalize.py): marked by offset, never found by searching. */
   function sentenceWithSpan(r) {
     var out = el("span");
-    var sentence = String(r.sentence || ""), span = String(r.text || "").replace(/\s+/g, " ").trim();
-    var at = span ? sentence.indexOf(span) : -1;
-    if (at < 0) { out.textContent = visible(sentence); return out; }
-    out.appendChild(txt(sentence.slice(0, at)));
-    out.appendChild(el("mark", "hl k-" + r._table, sentence.slice(at, at + span.length)));
-    out.appendChild(txt(sentence.slice(at + span.length)));
+    var sentence = String(r.sentence || ""), unit = unitsOf(sentence);
+    var a = r.char_start - r.sentence_start, b = r.char_end - r.sentence_start;
+    if (!(a >= 0 && b >= a && unit(b) <= sentence.length)) { out.textContent = visible(sentence); return out; }
+    out.appendChild(txt(sentence.slice(0, unit(a))));
+    out.appendChild(el("mark", "hl k-" + r._table, sentence.slice(unit(a), unit(b))));
+    out.appendChild(txt(sentence.slice(unit(b))));
     return out;
   }
   function showDetails(recs) {
@@ -458,7 +475,7 @@
         " · chars " + r.char_start + "–" + r.char_end);
       if (r.bbox) row("box", r.bbox);
       Object.keys(r).forEach(function (k) {
-        if (k.charAt(0) === "_" || ["id", "sentence", "source", "doc_id", "page", "line", "line_end", "char_start", "char_end", "bbox"].indexOf(k) >= 0) return;
+        if (k.charAt(0) === "_" || ["id", "sentence", "sentence_start", "sentence_end", "source", "doc_id", "page", "line", "line_end", "char_start", "char_end", "bbox"].indexOf(k) >= 0) return;
         if (k === "record_ids" && r[k] && r[k].length) {
           var refs = el("span");
           r[k].forEach(function (rid) {
