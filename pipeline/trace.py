@@ -272,6 +272,28 @@ def read_source_text(record: dict[str, Any], allowed: dict[str, str] | None = No
         return None
 
 
+# Characters a terminal acts on that `json.dumps(ensure_ascii=False)` leaves raw: DEL, C1 controls,
+# direction marks and overrides. Written as \u escapes, the JSON means the same and shows safely.
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def trace_json(matches: Sequence[tuple[str, dict[str, Any]]], report: Path | None) -> str:
+    """`de06 trace --json`: one object a match: its table, every field of its row, where its span
+    sits in its sentence, and the report link that opens it."""
+    out = []
+    for table, record in matches:
+        span = None
+        try:
+            a = int(record["char_start"]) - int(record["sentence_start"])
+            span = [a, a + int(record["char_end"]) - int(record["char_start"])]
+        except (KeyError, TypeError, ValueError):
+            pass
+        link = f"{report.resolve().as_uri()}#rec={record.get('id')}" if report is not None else None
+        out.append({"table": table, "record": record, "span_in_sentence": span, "report": link})
+    text = json.dumps(out, ensure_ascii=False, indent=1)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     """The `de06 trace` options, for cli.py's subparser and for `trace_main`."""
     parser.add_argument("record_id", nargs="?", metavar="RECORD_ID", help="e.g. e1ba2992a9ae-F0003")
@@ -280,6 +302,9 @@ def add_trace_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--doc", metavar="DOC_ID", help="with --value: only this document")
     parser.add_argument(
         "--color", choices=["auto", "always", "never"], default="auto", help="colour (auto: on a terminal)"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="the matching records as JSON, with the span's offsets in its sentence"
     )
 
 
@@ -334,10 +359,14 @@ def run_trace(args: argparse.Namespace, stdout: TextIO | None = None, stderr: Te
             scope = f" in document {args.doc}" if args.doc else ""
             print(f"de06 trace: no record holds {args.value}{scope} in {out_dir}/", file=stderr)
             return usage
-        print(
-            f"{len(matches)} record(s) hold {args.value} (= {parse_vn_number(args.value):g}):\n", file=stdout
-        )
+        if not args.json:
+            print(
+                f"{len(matches)} record(s) hold {args.value} (= {parse_vn_number(args.value):g}):\n", file=stdout
+            )
 
+    if args.json:
+        print(trace_json(matches, report if report.is_file() else None), file=stdout)
+        return int(ExitCode.ok)
     for i, (table, record) in enumerate(matches):
         if i:
             print("\n" + "─" * 60 + "\n", file=stdout)

@@ -284,3 +284,24 @@ def test_trace_shows_control_and_bidi_characters_visibly_and_reads_only_listed_f
     forged = {**record, "source": str(listed)}
     assert read_source_text(forged, allowed={str(listed): digest}) == "1.234 hồ sơ"
     assert read_source_text(forged, allowed={str(listed): "0" * 64}) is None  # bytes changed since the run
+
+
+def test_trace_json_gives_every_field_and_the_span_offsets_for_scripts(out: Path) -> None:
+    code, stdout, _ = run([f"{DOC}-F0002", "--out", str(out), "--json"])
+    assert code == 0
+    (match,) = json.loads(stdout)
+    assert match["table"] == "figures" and match["record"]["value"] == 85.29
+    a, b = match["span_in_sentence"]
+    assert match["record"]["sentence"][a:b] == "85,29%"
+    code, stdout, _ = run(["--value", "42.328", "--out", str(out), "--json"])
+    assert code == 0 and {m["record"]["id"] for m in json.loads(stdout)} >= {f"{DOC}-F0001"}
+
+
+def test_trace_json_escapes_what_a_terminal_would_act_on() -> None:
+    from pipeline.trace import trace_json
+
+    record = {"id": "x-F1", "text": "1", "sentence": "\u202e1 \x9b2J", "char_start": 0, "char_end": 1,
+              "sentence_start": 0}
+    shown = trace_json([("figures", record)], None)
+    assert "\u202e" not in shown and "\x9b" not in shown
+    assert json.loads(shown)[0]["record"]["sentence"] == record["sentence"]
