@@ -206,6 +206,10 @@ class _Context:
 # ------------------------------------------------------------------------------------ tables
 
 
+CellSpan = tuple[PageView, int, int]
+"""Where a cell's text is: its page view and its offsets in that page's text."""
+
+
 @dataclass
 class _Row:
     view: PageView
@@ -213,9 +217,24 @@ class _Row:
     end: int
     cells: list[str]
     more: list[tuple[PageView, int, int]] = field(default_factory=list)
+    spans: list[CellSpan | None] = field(default_factory=list)
+    """Each cell's text in the page (None for an empty cell); a row continued on the next page
+    keeps, per cell, the first part that holds text."""
 
     def prov(self) -> Provenance:
         return self.view.provenance(self.start, self.end)
+
+
+def _cell_spans(view: PageView, line_start: int, cells: Sequence[str]) -> list[CellSpan | None]:
+    """The offsets of each "\t"-separated cell of the line at `line_start`, trimmed of spaces."""
+    spans: list[CellSpan | None] = []
+    pos = line_start
+    for cell in cells:
+        lead = len(cell) - len(cell.lstrip())
+        core = cell.strip()
+        spans.append((view, pos + lead, pos + lead + len(core)) if core else None)
+        pos += len(cell) + 1
+    return spans
 
 
 @dataclass
@@ -283,7 +302,8 @@ def _read_tables(views: Sequence[PageView], compiled: ServiceRules) -> list[_Tab
             s, e = block.pieces[0]
             line = view.page.line_at(s)
             raw = view.page.text[line.char_start : line.char_end].rstrip("\r")
-            row = _Row(view, s, e, raw.split("\t"))
+            cells = raw.split("\t")
+            row = _Row(view, s, e, cells, spans=_cell_spans(view, line.char_start, cells))
             continues = (
                 current is not None
                 and (not page_started or (tail_blocks <= 1 and len(row.cells) == len(current.rows[-1].cells)))
@@ -340,6 +360,7 @@ def _shape(table: _Table, compiled: ServiceRules) -> None:
         ):
             prev = body[-1]  # the rest of a row whose cells wrapped onto the next page
             prev.cells = [f"{a} {b}".strip() if b.strip() else a for a, b in zip(prev.cells, row.cells, strict=False)]
+            prev.spans = [a or b for a, b in zip(prev.spans, row.spans, strict=False)]
             prev.more.append((row.view, row.start, row.end))
             continue
         body.append(row)
@@ -500,8 +521,9 @@ def _table_services(table: _Table, compiled: ServiceRules) -> list[ServiceRecord
             pos, alt = _best_suffix(name, compiled, table.hint)
             match = alt if alt.score >= TABLE_MATCH_MIN else Match(None, match.score, None)
         values: dict[str, Any] = {}
+        sources: list[tuple[str, Provenance]] = []
         rate_cell: str | None = None
-        for f, c in zip(fields, cells, strict=False):
+        for j, (f, c) in enumerate(zip(fields, cells, strict=False)):
             if f in COUNT_FIELDS or f == "rate_reported":
                 values[f] = _number(c)
                 if f == "rate_reported":
@@ -510,8 +532,13 @@ def _table_services(table: _Table, compiled: ServiceRules) -> list[ServiceRecord
                 values[f] = _number(c)
             elif f == "agency":
                 values[f] = _clean(c) or None
-        out.append(_record(row.prov(), " ".join(cells[name_col].split()), match, kind, values, rate_cell,
-                           table.period, table.hint))
+            span = row.spans[j] if j < len(row.spans) else None
+            if f is not None and span is not None and values.get(f) is not None:
+                view, start, end = span
+                sources.append((f, view.provenance(start, end)))
+        record = _record(row.prov(), " ".join(cells[name_col].split()), match, kind, values, rate_cell,
+                         table.period, table.hint)
+        out.append(replace(record, field_cells=tuple(sources)))
     return out
 
 
@@ -534,11 +561,18 @@ def _segment_start(text: str, end: int) -> int:
 
 
 def _prose_services(
-    view: PageView, lo: int, hi: int, context: _Context, compiled: ServiceRules, tail: str = ""
+    view: PageView,
+    lo: int,
+    hi: int,
+    context: _Context,
+    compiled: ServiceRules,
+    tail: str = "",
+    tail_view: PageView | None = None,
 ) -> list[ServiceRecord]:
     """Service rows in the normalized text `view.text[lo:hi]` (one paragraph, or paragraphs read as
     one; "\\n" is read as a space so offsets stay the view's). `tail` is the start of the next page
-    when the paragraph runs on there: a row whose name is on this page may have its figure there."""
+    (`tail_view`) when the paragraph runs on there: a row whose name is on this page may have its
+    figure there."""
     text = view.text[lo:hi].replace("\n", " ") + (" " + tail if tail else "")
     hits: list[tuple[regex.Match[str], NarrativeRule]] = []
     for rule in compiled.narrative:
@@ -574,9 +608,17 @@ def _prose_services(
             offset += pos
             name = segment[offset:].rstrip()
         values: dict[str, Any] = {}
+        sources: list[tuple[str, Provenance]] = []
         for group in ("online", "total", "rate"):
             if m.groupdict().get(group) is not None:
-                values["rate_reported" if group == "rate" else group] = parse_number(m.group(group))
+                name_of = "rate_reported" if group == "rate" else group
+                values[name_of] = parse_number(m.group(group))
+                gs, ge = m.span(group)
+                if lo + ge <= hi:
+                    sources.append((name_of, view.provenance(*view.to_original(lo + gs, lo + ge))))
+                elif tail_view is not None and gs > hi - lo:  # read from the next page's start: located there
+                    shift = hi - lo + 1
+                    sources.append((name_of, tail_view.provenance(*tail_view.to_original(gs - shift, ge - shift))))
         name_start = lo + seg_start + offset
         if name_start >= hi:
             continue  # a row wholly on the next page is read there
@@ -590,7 +632,8 @@ def _prose_services(
         s, e = view.to_original(name_start, end)
         ns, ne = view.to_original(name_start, name_end)
         name_text = " ".join((view.page.text[ns:ne] + " " + spill).split())
-        out.append(_record(view.provenance(s, e), name_text, match, "narrative", values, None, context.period, prefer))
+        record = _record(view.provenance(s, e), name_text, match, "narrative", values, None, context.period, prefer)
+        out.append(replace(record, field_cells=tuple(sources)))
     return out
 
 
@@ -625,7 +668,7 @@ def _narrative(views: Sequence[PageView], compiled: ServiceRules) -> list[Servic
                 bi += 1
                 hi = starts[bi + 1] - 1
             tail = _next_page_start(views, vi) if bi == len(view.blocks) - 1 else ""
-            out.extend(_prose_services(view, lo, hi, context, compiled, tail))
+            out.extend(_prose_services(view, lo, hi, context, compiled, tail, views[vi + 1] if tail else None))
             bi += 1
     return out
 

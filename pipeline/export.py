@@ -58,11 +58,19 @@ TABLE_CLASSES: dict[str, type] = {
 }
 
 
+MAPPING_FIELDS = ("cells", "field_cells")
+"""Record fields written as a JSON object (an empty one too)."""
+CELL_FIELDS = ("page", "line", "char_start", "char_end", "text", "bbox", "confidence")
+"""What a record's output says of each of its cells (the row's sentence and file are the record's)."""
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready value: tuples become lists, nested provenance becomes a dict."""
     if isinstance(value, Provenance):
         return {f: _plain(getattr(value, f)) for f in PROVENANCE_FIELDS}
     if isinstance(value, tuple | list):
+        if value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[1], Provenance) for v in value):
+            return {k: {f: _plain(getattr(p, f)) for f in CELL_FIELDS} for k, p in value}  # field → its cell
         if value and all(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) for v in value):
             return {k: _plain(v) for k, v in value}  # cells: (header, text) pairs
         return [_plain(v) for v in value]
@@ -76,7 +84,8 @@ def flatten(record: Any) -> dict[str, Any]:
     for f in fields(record):
         if f.name == "prov":
             continue
-        row[f.name] = _plain(getattr(record, f.name))
+        value = getattr(record, f.name)
+        row[f.name] = {} if f.name in MAPPING_FIELDS and not value else _plain(value)
     prov = getattr(record, "prov", None)
     if prov is not None:
         for name in PROVENANCE_FIELDS:

@@ -204,9 +204,20 @@ def render_trace(table: str, record: dict[str, Any], source_text_or_none: str | 
     bold = (lambda s: f"{ANSI_BOLD}{s}{ANSI_RESET}") if color else (lambda s: s)
     dim = (lambda s: f"{ANSI_DIM}{s}{ANSI_RESET}") if color else (lambda s: s)
     out = [bold(f"{table} {record.get('id', '?')}")]
-    own = [k for k in record if k not in PROVENANCE_ORDER and k != "id"]
+    own = [k for k in record if k not in PROVENANCE_ORDER and k not in ("id", "field_cells")]
     width = max((len(k) for k in own), default=0)
     out.extend(f"  {k:<{width}}  {_fmt(record[k])}" for k in own)
+    cells = record.get("field_cells")
+    if isinstance(cells, dict) and cells:
+        out.append("")
+        out.append(bold("cells") + "     where each value was read")
+        width = max(len(k) for k in cells)
+        for name, cell in cells.items():
+            if not isinstance(cell, dict):
+                continue
+            where = f"page {cell.get('page')}, line {cell.get('line')}, chars {cell.get('char_start')}–{cell.get('char_end')}"
+            box = f", box {_fmt(cell['bbox'])}" if cell.get("bbox") is not None else ""
+            out.append(f"  {name:<{width}}  {_mark(visible(str(cell.get('text') or '')), color)}  {where}{box}")
 
     page, line, line_end = record.get("page"), record.get("line"), record.get("line_end")
     lines = f"line {line}" if line_end in (None, line) else f"lines {line}–{line_end}"

@@ -265,6 +265,8 @@ class ServiceRecord:
     period_end: str | None = None
     flags: tuple[str, ...] = ()
     match_score: float | None = None
+    field_cells: tuple[tuple[str, Provenance], ...] = ()
+    """Where each value of a table row was read: field → its own cell's span and box."""
     id: str = ""
 
 

@@ -140,6 +140,33 @@ def _on_one_page(span: str, pages: dict[int, PageText]) -> bool:
 
 
 @pytest.mark.parametrize("name", IDS)
+def test_every_service_value_has_its_own_cell_and_box(runs: dict[str, Run], name: str) -> None:
+    """A service row's total, online, rate … each point at their own cell (own span, own box inside
+    the row's), and the same fields have cells in the text file and in the PDF."""
+    from extractors.vn_numbers import parse_number
+
+    for result, pages in ((runs[name].pdf, runs[name].pages), (runs[name].text, None)):
+        for service in result.services:
+            for field_name, cell in service.field_cells:
+                value = getattr(service, field_name)
+                assert value is not None and cell.text, (service.id, field_name)
+                if field_name == "agency":
+                    assert " ".join(cell.text.split()) == value
+                else:
+                    assert parse_number(cell.text, percent=field_name == "rate_reported") == value, (service.id, cell)
+                if pages is None:
+                    continue
+                assert not span_problems(cell, pages[cell.page].text), (service.id, field_name)
+                assert cell.bbox is not None and service.prov.bbox is not None
+                if cell.page == service.prov.page:
+                    x0, top, x1, bottom = cell.bbox
+                    rx0, rtop, rx1, rbottom = service.prov.bbox
+                    assert rx0 - 1 <= x0 <= x1 <= rx1 + 1 and rtop - 1 <= top <= bottom <= rbottom + 1
+    fields_of = lambda r: sorted((s.service_id or 0, tuple(f for f, _ in s.field_cells)) for s in r.services)  # noqa: E731
+    assert fields_of(runs[name].pdf) == fields_of(runs[name].text)
+
+
+@pytest.mark.parametrize("name", IDS)
 def test_narrative_service_rows_are_the_same(runs: dict[str, Run], name: str) -> None:
     # Including rows a PDF page break cuts in two ("…Đăng ký tạm trú" ⏎ page ⏎ "(98,95%)"): the
     # name's page holds the row, its figure is read from the top of the next page.

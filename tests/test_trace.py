@@ -305,3 +305,16 @@ def test_trace_json_escapes_what_a_terminal_would_act_on() -> None:
     shown = trace_json([("figures", record)], None)
     assert "\u202e" not in shown and "\x9b" not in shown
     assert json.loads(shown)[0]["record"]["sentence"] == record["sentence"]
+
+
+def test_a_service_row_shows_the_cell_of_each_value(out: Path) -> None:
+    tables = json.loads((out / "services.json").read_text(encoding="utf-8"))
+    start = SOURCE_TEXT.index("42.328")
+    tables[0]["field_cells"] = {
+        "total": {"page": 1, "line": 3, "char_start": start, "char_end": start + 6, "text": "42.328",
+                  "bbox": [120.5, 300.0, 150.25, 312.0], "confidence": None},
+    }
+    (out / "services.json").write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
+    code, stdout, _ = run([f"{DOC}-S0001", "--out", str(out), "--color", "never"])
+    assert code == 0
+    assert f"total  [[42.328]]  page 1, line 3, chars {start}–{start + 6}, box [120.5, 300.0, 150.25, 312.0]" in stdout
