@@ -713,8 +713,12 @@ def extract_table_rows(views: Sequence[PageView], rules: RuleSet) -> list[TableR
     for n, table in enumerate(_tables_cached(tuple(views), rules), start=1):
         rows = [(r, True) for r in table.header] + [(r, False) for r in table.body]
         for index, (row, is_header) in enumerate(rows):
-            cells = tuple(
-                (table.columns[j] if j < len(table.columns) else f"col{j + 1}", _clean(c)) for j, c in enumerate(row.cells)
+            names = [table.columns[j] if j < len(table.columns) else f"col{j + 1}" for j in range(len(row.cells))]
+            cells = tuple((name, _clean(c)) for name, c in zip(names, row.cells, strict=True))
+            sources = tuple(
+                (name, span[0].provenance(span[1], span[2]))
+                for name, span in zip(names, row.spans, strict=False)
+                if span is not None
             )
             out.append(
                 TableRowRecord(
@@ -724,6 +728,7 @@ def extract_table_rows(views: Sequence[PageView], rules: RuleSet) -> list[TableR
                     row_index=index,
                     is_header=is_header,
                     cells=cells,
+                    cell_sources=sources,
                     continued_from=tuple(v.provenance(s, e) for v, s, e in row.more),
                 )
             )

@@ -58,7 +58,7 @@ TABLE_CLASSES: dict[str, type] = {
 }
 
 
-MAPPING_FIELDS = ("cells", "field_cells")
+MAPPING_FIELDS = ("cells", "cell_sources", "field_cells")
 """Record fields written as a JSON object (an empty one too)."""
 CELL_FIELDS = ("page", "line", "char_start", "char_end", "text", "bbox", "confidence")
 """What a record's output says of each of its cells (the row's sentence and file are the record's)."""

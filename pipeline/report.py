@@ -190,6 +190,8 @@ class ReportWriter:
                 "width": page.get("width"),
                 "height": page.get("height"),
                 "image": _safe_image(page.get("image")),
+                "method": str(page.get("method") or ""),
+                "confidence": page["confidence"] if isinstance(page.get("confidence"), int | float) else None,
             }
             for page in pages
         ]

@@ -280,6 +280,8 @@ class TableRowRecord:
     row_index: int
     is_header: bool
     cells: tuple[tuple[str, str], ...]
+    cell_sources: tuple[tuple[str, Provenance], ...] = ()
+    """Where each non-empty cell was read: column → the cell's own span and box."""
     continued_from: tuple[Provenance, ...] = ()
     id: str = ""
 

@@ -162,6 +162,11 @@ def test_every_service_value_has_its_own_cell_and_box(runs: dict[str, Run], name
                     x0, top, x1, bottom = cell.bbox
                     rx0, rtop, rx1, rbottom = service.prov.bbox
                     assert rx0 - 1 <= x0 <= x1 <= rx1 + 1 and rtop - 1 <= top <= bottom <= rbottom + 1
+    for row in runs[name].pdf.tables:
+        for column, cell in row.cell_sources:
+            assert not span_problems(cell, runs[name].pages[cell.page].text), (row.id, column)
+            # a row continued on the next page keeps the first part of a cell it joined
+            assert cell.bbox is not None and dict(row.cells)[column].startswith(" ".join(cell.text.split()))
     fields_of = lambda r: sorted((s.service_id or 0, tuple(f for f, _ in s.field_cells)) for s in r.services)  # noqa: E731
     assert fields_of(runs[name].pdf) == fields_of(runs[name].text)
 

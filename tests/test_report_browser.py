@@ -63,7 +63,9 @@ def make_record(
         char_end=end,
         bbox=None,
         text=page_text[start:end],
-        sentence=" ".join(page_text[first:stop].split()),
+        sentence="".join(" " if c.isspace() else c for c in page_text[first:stop]),
+        sentence_start=first,
+        sentence_end=stop,
         method="text",
         confidence=None,
     )
@@ -331,6 +333,13 @@ def _show_records(driver: Any, kind: str = "", doc: str = "", text: str = "") ->
 def test_index_lists_every_document(browser: Any, built: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     report, tables, _ = built
     _open(browser, report)
+    # The worklist comes first: every finding of every document, each a row that opens it.
+    findings = len(tables["findings"])
+    assert findings >= 1
+    assert not browser.find_element("id", "records-pane").get_attribute("hidden")
+    assert browser.find_element("id", "tab-findings").text == f"Findings ({findings})"
+    _wait(browser, f"return document.querySelectorAll('#records tbody tr').length === {findings}")
+    browser.find_element("id", "tab-docs").click()
     rows = browser.execute_script(
         "return Array.from(document.querySelectorAll('#doc-index tbody tr')).map(r => r.dataset.doc)"
     )
@@ -413,6 +422,7 @@ def test_injection_document_stays_inert(
     report, tables, docs = built
     evil = docs["evil"]
     _open(browser, report)
+    browser.find_element(By.ID, "tab-docs").click()
     assert HOSTILE_NAME in browser.find_element(By.ID, "doc-index").text
     browser.find_element(By.CSS_SELECTOR, f'#doc-index tbody tr[data-doc="{evil["doc_id"]}"]').click()
     _wait(browser, "return document.querySelectorAll('#viewer pre.pagetext').length > 0")
@@ -508,6 +518,33 @@ def test_page_image_boxes(browser: Any, tmp_path: Path) -> None:
     assert box == ["25%", "20%", "25%", "20%"]
     assert browser.execute_script("return document.querySelector('#viewer .pageimg img').naturalWidth") == 400
     assert _active_text(browser) == "85,29%"
+    assert _severe(browser) == []
+
+
+@pytest.mark.browser
+def test_a_service_value_is_outlined_in_its_own_cell(browser: Any, tmp_path: Path) -> None:
+    """Clicking a service row outlines the row and, inside it, the cell of each of its values."""
+    from PIL import Image
+
+    text = "4\tĐăng ký tạm trú\t657\t664\t98,95%"
+    (tmp_path / "pages").mkdir()
+    Image.new("RGB", (400, 200), "white").save(tmp_path / "pages" / "p1.png")
+    doc = {"doc_id": "0123456789ab", "source": "scan.pdf", "format": "pdf-ocr", "status": "ok", "pages": 1}
+    record = make_record("services", text, 0, len(text), doc, 1, service_id=4, total=664.0, online=657.0)
+    cell = {"page": 1, "line": 1, "char_start": text.index("664"), "char_end": text.index("664") + 3,
+            "text": "664", "bbox": [120.0, 10.0, 140.0, 20.0], "confidence": 90.0}
+    record.update(bbox=[10.0, 10.0, 190.0, 20.0], method="ocr:tesseract-5-vie", confidence=88.0,
+                  field_cells={"total": cell})
+    pages = {doc["doc_id"]: [{"page": 1, "text": text, "width": 200.0, "height": 100.0, "image": "pages/p1.png"}]}
+    report = write_report(tmp_path, {"documents": [doc], "services": [record]}, pages)
+    _open(browser, report, f"#rec={record['id']}")
+    _wait(browser, "return document.querySelectorAll('#viewer .cellbox.active').length === 1")
+    box = browser.execute_script(
+        "const b = document.querySelector('#viewer .cellbox.active'); "
+        "return [b.dataset.cell, b.style.left, b.style.top, b.style.width, b.style.height]"
+    )
+    assert box == ["total", "60%", "10%", "10%", "10%"]
+    assert "total: 664" in browser.execute_script("return document.getElementById('details').textContent")
     assert _severe(browser) == []
 
 

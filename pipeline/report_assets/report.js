@@ -204,12 +204,20 @@
       if (on && !$("records-pane").hidden) rows[i].scrollIntoView({ block: "nearest" });
     }
   }
+  /* "findings" is the auditor's worklist: the records pane showing the findings of every document,
+     each opening its records (the record ids in its details are buttons). */
   function switchTab(name) {
     $("docs-pane").hidden = name !== "docs";
-    $("records-pane").hidden = name !== "records";
+    $("records-pane").hidden = name === "docs";
     $("tab-docs").classList.toggle("on", name === "docs");
     $("tab-records").classList.toggle("on", name === "records");
-    if (name === "records") renderRecords();
+    $("tab-findings").classList.toggle("on", name === "findings");
+    if (name === "findings") $("f-kind").value = "findings";
+    else if (name === "records" && $("f-kind").value === "findings") $("f-kind").value = "";
+    if (name !== "docs") { shown = PAGE_SIZE; renderRecords(); }
+  }
+  function findingsTotal() {
+    return INDEX.documents.reduce(function (n, d) { return n + ((d.counts && d.counts.findings) || 0); }, 0);
   }
 
   /* ---------- document viewer ---------- */
@@ -302,7 +310,7 @@
     data.pages.forEach(function (p) {
       var sec = el("section", "page");
       sec.dataset.page = p.page;
-      sec.appendChild(el("h3", null, "page " + p.page));
+      sec.appendChild(el("h3", null, "page " + p.page + readAs(p)));
       var groups = view.groups.filter(function (g) { return g.page === p.page; });
       if (p.image) sec.appendChild(pageImage(p, groups));
       var pre = el("pre", "pagetext");
@@ -310,6 +318,14 @@
       sec.appendChild(pre);
       viewer.appendChild(sec);
     });
+  }
+  /* How the page was read: the text layer, a text file, or OCR with its mean confidence. */
+  function readAs(p) {
+    var m = String(p.method || "");
+    if (!m) return "";
+    if (m.indexOf("ocr") === 0) return " · OCR (" + m + ")" + (typeof p.confidence === "number" ? ", confidence " + Math.round(p.confidence) : "");
+    if (m === "pdf-text") return " · read from the PDF's text layer";
+    return " · " + m;
   }
   function pageImage(p, groups) {
     var wrap = el("div", "pageimg");
@@ -330,6 +346,27 @@
       b.title = tooltip(g);
       g.boxes.push(b);
       wrap.appendChild(b);
+    });
+    /* Each value of a service row, each cell of a table row: its own box, outlined with its record. */
+    groups.forEach(function (g) {
+      g.recs.forEach(function (r) {
+        var cells = r.field_cells || r.cell_sources;
+        if (!cells || typeof cells !== "object") return;
+        Object.keys(cells).forEach(function (name) {
+          var c = cells[name], cb = c && c.bbox;
+          if (!cb || cb.length !== 4 || c.page !== p.page) return;
+          var b = el("div", "cellbox");
+          b.style.left = (100 * cb[0] / p.width) + "%";
+          b.style.top = (100 * cb[1] / p.height) + "%";
+          b.style.width = (100 * (cb[2] - cb[0]) / p.width) + "%";
+          b.style.height = (100 * (cb[3] - cb[1]) / p.height) + "%";
+          b.dataset.g = g.index;
+          b.dataset.cell = name;
+          b.title = r.id + " · " + name + ": " + c.text;
+          g.boxes.push(b);
+          wrap.appendChild(b);
+        });
+      });
     });
     return wrap;
   }
@@ -476,6 +513,18 @@
       if (r.bbox) row("box", r.bbox);
       Object.keys(r).forEach(function (k) {
         if (k.charAt(0) === "_" || ["id", "sentence", "sentence_start", "sentence_end", "source", "doc_id", "page", "line", "line_end", "char_start", "char_end", "bbox"].indexOf(k) >= 0) return;
+        if ((k === "field_cells" || k === "cell_sources") && r[k] && typeof r[k] === "object") {
+          var names = Object.keys(r[k]);
+          if (!names.length) return;
+          var list = el("div", "cells");
+          names.forEach(function (name) {
+            var c = r[k][name] || {};
+            list.appendChild(el("div", null, name + ": " + c.text + "  · page " + c.page + " · chars " +
+              c.char_start + "–" + c.char_end + (c.bbox ? " · box " + fmt(c.bbox) : "")));
+          });
+          row(k === "field_cells" ? "cells" : "cell sources", list);
+          return;
+        }
         if (k === "record_ids" && r[k] && r[k].length) {
           var refs = el("span");
           r[k].forEach(function (rid) {
@@ -508,9 +557,12 @@
   renderSummary();
   renderIndex();
   initFilters();
+  $("tab-findings").textContent = "Findings (" + findingsTotal() + ")";
+  $("tab-findings").addEventListener("click", function () { switchTab("findings"); });
   $("tab-docs").addEventListener("click", function () { switchTab("docs"); });
   $("tab-records").addEventListener("click", function () { switchTab("records"); });
   $("viewer").addEventListener("click", onViewerClick);
   window.addEventListener("hashchange", route);
+  if (!location.hash && findingsTotal()) switchTab("findings");  // the worklist first, when there is one
   route();
 })();
