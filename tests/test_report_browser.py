@@ -311,7 +311,7 @@ def _show_records(driver: Any, kind: str = "", doc: str = "", text: str = "") ->
     from selenium.webdriver.support.ui import Select
 
     driver.find_element(By.ID, "tab-records").click()
-    _wait(driver, "return /records/.test(document.getElementById('records-status').textContent)")
+    _wait(driver, "return /records|bản ghi/.test(document.getElementById('records-status').textContent)")
     Select(driver.find_element(By.ID, "f-doc")).select_by_value(doc)
     Select(driver.find_element(By.ID, "f-kind")).select_by_value(kind)
     box = driver.find_element(By.ID, "f-text")
@@ -337,7 +337,7 @@ def test_index_lists_every_document(browser: Any, built: tuple[Path, dict[str, A
     findings = len(tables["findings"])
     assert findings >= 1
     assert not browser.find_element("id", "records-pane").get_attribute("hidden")
-    assert browser.find_element("id", "tab-findings").text == f"Findings ({findings})"
+    assert browser.find_element("id", "tab-findings").text == f"Phát hiện ({findings})"  # Vietnamese first
     _wait(browser, f"return document.querySelectorAll('#records tbody tr').length === {findings}")
     browser.find_element("id", "tab-docs").click()
     rows = browser.execute_script(
@@ -454,7 +454,7 @@ def test_injection_document_stays_inert(
 
 @pytest.mark.browser
 def test_screenshot(browser: Any, built: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
-    """Open sample 000, click its "85,29%" figure; with DE06_SCREENSHOT=path, save a PNG."""
+    """Open sample 000 and click its "85,29%" figure: the span is marked in the text."""
     from selenium.webdriver.common.by import By
 
     report, tables, docs = built
@@ -466,23 +466,6 @@ def test_screenshot(browser: Any, built: tuple[Path, dict[str, Any], dict[str, A
     browser.find_element(By.CSS_SELECTOR, f'#records tbody tr[data-id="{figure["id"]}"]').click()
     _wait(browser, "return document.querySelectorAll('#viewer mark.active').length > 0")
     browser.execute_script("return new Promise(r => setTimeout(r, 1500))")  # let the flash fade
-    target = os.environ.get("DE06_SCREENSHOT")
-    if target:
-        path = Path(target)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        png = browser.get_screenshot_as_png()
-        try:  # a 256-colour PNG keeps the committed screenshot small
-            import io
-
-            from PIL import Image
-
-            buffer = io.BytesIO()
-            Image.open(io.BytesIO(png)).convert("RGB").quantize(256).save(buffer, "PNG", optimize=True)
-            png = buffer.getvalue()
-        except ImportError:
-            pass
-        path.write_bytes(png)
-        assert path.stat().st_size < 400_000
     assert _active_text(browser) == figure["text"]
 
 
@@ -518,6 +501,22 @@ def test_page_image_boxes(browser: Any, tmp_path: Path) -> None:
     assert box == ["25%", "20%", "25%", "20%"]
     assert browser.execute_script("return document.querySelector('#viewer .pageimg img').naturalWidth") == 400
     assert _active_text(browser) == "85,29%"
+    assert _severe(browser) == []
+
+
+@pytest.mark.browser
+def test_labels_are_vietnamese_with_an_english_toggle(
+    browser: Any, built: tuple[Path, dict[str, Any], dict[str, Any]]
+) -> None:
+    report, _, _ = built
+    _open(browser, report)
+    text = lambda i: browser.find_element("id", i).text  # noqa: E731
+    assert (text("tab-docs"), text("tab-records"), text("lang")) == ("Văn bản", "Bản ghi", "English")
+    assert browser.execute_script("return document.documentElement.lang") == "vi"
+    browser.find_element("id", "lang").click()
+    assert (text("tab-docs"), text("tab-records"), text("lang")) == ("Documents", "Records", "Tiếng Việt")
+    assert text("tab-findings").startswith("Findings (")
+    assert "documents (" in text("summary")
     assert _severe(browser) == []
 
 
@@ -563,4 +562,56 @@ def test_control_and_direction_characters_are_shown_not_obeyed(browser: Any, tmp
     assert "\u202e" not in shown and "\x1b" not in shown and "\x07" not in shown
     assert "\u21c41.234\u21c4" in shown and "\u241b" in shown
     assert _active_text(browser) == "1.234"
+    assert _severe(browser) == []
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_finding_opens_its_service_cell_on_the_page_image_beside_the_text(browser: Any, tmp_path: Path) -> None:
+    """The auditor's path on a real run over a PDF: the worklist, a finding, its service row, the
+    cell of the printed rate outlined on the page image beside the text. With DE06_SCREENSHOT=path,
+    this is docs/report-screenshot.png."""
+    from selenium.webdriver.common.by import By
+
+    from pipeline.cli import main
+    from tests.resources import make_fixtures as fx
+
+    sample = sorted((ROOT / "corpus" / "samples").glob("000_*.txt"))[0]
+    text = sample.read_text(encoding="utf-8").replace("\t98,95%\t", "\t97,95%\t", 1)  # a printed rate that is wrong
+    pdf = fx.report_pdf(tmp_path / "bao-cao-thang.pdf", text)
+    out = tmp_path / "out"
+    assert main(["run", str(pdf), "--out", str(out), "--quiet", "--ocr", "never"]) == 0
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    finding = next(f for f in findings if f["kind"] == "rate_mismatch")
+    service_id = finding["record_ids"][0]
+    _open(browser, out / "report.html")
+    _wait(browser, f"return !!document.querySelector('#records tbody tr[data-id=\"{finding['id']}\"]')")
+    browser.find_element(By.CSS_SELECTOR, f'#records tbody tr[data-id="{finding["id"]}"]').click()
+    _wait(browser, "return !!document.querySelector('#details button.link')")
+    button = next(b for b in browser.find_elements(By.CSS_SELECTOR, "#details dd button.link") if b.text == service_id)
+    button.click()
+    _wait(browser, "return document.querySelectorAll('#viewer .cellbox.active').length >= 3")
+    rate = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#viewer .cellbox.active')).map(b => b.dataset.cell)"
+    )
+    assert "rate_reported" in rate and "total" in rate
+    layout = browser.execute_script(
+        "const s = document.querySelector('#viewer .cellbox.active').closest('section');"
+        "const img = s.querySelector('.pageimg').getBoundingClientRect(), txt = s.querySelector('pre').getBoundingClientRect();"
+        "return [s.className, img.right <= txt.left + 1, Math.abs(img.top - txt.top) < 5]"
+    )
+    assert layout == ["page with-image", True, True]  # the page image and its text side by side
+    browser.execute_script("return new Promise(r => setTimeout(r, 1500))")  # let the flash fade
+    target = os.environ.get("DE06_SCREENSHOT")
+    if target:
+        import io
+
+        from PIL import Image
+
+        path = Path(target)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()  # a 256-colour PNG keeps the committed screenshot small
+        Image.open(io.BytesIO(browser.get_screenshot_as_png())).convert("RGB").quantize(256).save(buffer, "PNG", optimize=True)
+        path.write_bytes(buffer.getvalue())
+        assert path.stat().st_size < 400_000
     assert _severe(browser) == []

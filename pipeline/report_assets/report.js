@@ -6,7 +6,59 @@
 
   var INDEX = JSON.parse(document.getElementById("de06-index").textContent);
   var TABLES = INDEX.tables;
-  var LABEL = { figures: "figure", references: "reference", services: "service", findings: "finding", tables: "table row" };
+  /* Labels in Vietnamese, with an English toggle in the header; data (statuses, kinds of finding,
+     field names) is shown as the tables hold it. */
+  var STRINGS = {
+    vi: {
+      title: "Báo cáo kiểm tra de06", lang: "English", tab_findings: "Phát hiện", tab_docs: "Văn bản", tab_records: "Bản ghi",
+      doc_filter: "lọc văn bản (tên, trạng thái, địa phương…)", rec_filter: "lọc nội dung, mã, giá trị…",
+      h_document: "văn bản", h_status: "trạng thái", h_format: "định dạng", h_pages: "tr.", h_refs: "dẫn chiếu",
+      h_figs: "số liệu", h_svcs: "DVC", h_findings: "phát hiện", h_id: "mã", h_kind: "loại", h_where: "vị trí",
+      h_text: "nội dung", h_what: "giá trị", all_docs: "tất cả văn bản", all_kinds: "tất cả loại", more: "xem thêm",
+      hint: "Mở một văn bản trong danh mục, hoặc bấm vào một bản ghi.",
+      kind_figures: "số liệu", kind_references: "văn bản dẫn chiếu", kind_services: "dịch vụ công",
+      kind_findings: "phát hiện", kind_tables: "dòng bảng",
+      sentence: "câu", where: "vị trí", box: "khung", cells: "ô", cell_sources: "ô của dòng", page: "trang", line: "dòng", chars: "ký tự",
+      text_layer: "đọc từ lớp văn bản của PDF", ocr: "nhận dạng OCR", confidence: "độ tin cậy",
+      no_doc: "Không có văn bản {0} trong báo cáo này.", no_load: "Không tải được {0} (thư mục report_files/ có bị chuyển khỏi report.html không?)",
+      no_record: "Không có bản ghi {0} trong văn bản {1}.", loading: "đang tải bản ghi…", of_records: "{0} / {1} bản ghi",
+      showing: " (đang hiện {0})", failed_doc: "Văn bản này bị lỗi: không đọc được gì.",
+      no_text: "Lần chạy không chuyển văn bản của trang cho báo cáo.",
+      broken: "{0} bản ghi có vị trí ký tự không khớp nội dung (không tô sáng): ",
+      not_held: "Văn bản trang ở ký tự {0}–{1} không chứa nội dung của bản ghi này.",
+      m_doc: "mã VB", m_status: "trạng thái", m_format: "định dạng", m_pages: "số trang", m_type: "loại", m_number: "số",
+      m_locality: "địa phương", m_issued: "ban hành", m_period: "kỳ", m_signer: "người ký",
+      summary: "{0} văn bản ({1} ok, {2} một phần, {3} lỗi)", generated: "tạo lúc"
+    },
+    en: {
+      title: "de06 audit report", lang: "Tiếng Việt", tab_findings: "Findings", tab_docs: "Documents", tab_records: "Records",
+      doc_filter: "filter documents (name, status, locality…)", rec_filter: "filter text, id, value…",
+      h_document: "document", h_status: "status", h_format: "format", h_pages: "p.", h_refs: "refs",
+      h_figs: "figs", h_svcs: "svcs", h_findings: "findings", h_id: "id", h_kind: "kind", h_where: "where",
+      h_text: "text", h_what: "what", all_docs: "all documents", all_kinds: "all kinds", more: "show more",
+      hint: "Open a document from the index, or click a record.",
+      kind_figures: "figure", kind_references: "reference", kind_services: "service",
+      kind_findings: "finding", kind_tables: "table row",
+      sentence: "sentence", where: "where", box: "box", cells: "cells", cell_sources: "cell sources", page: "page", line: "line", chars: "chars",
+      text_layer: "read from the PDF's text layer", ocr: "OCR", confidence: "confidence",
+      no_doc: "No document {0} in this report.", no_load: "Could not load {0} (was report_files/ moved away from report.html?)",
+      no_record: "No record {0} in document {1}.", loading: "loading records…", of_records: "{0} of {1} records",
+      showing: " (showing {0})", failed_doc: "This document failed: nothing was read from it.",
+      no_text: "The run did not pass this document's page text to the report.",
+      broken: "{0} record(s) whose char offsets do not hold their text (not highlighted): ",
+      not_held: "The page text at chars {0}–{1} does not hold this record's text.",
+      m_doc: "doc", m_status: "status", m_format: "format", m_pages: "pages", m_type: "type", m_number: "number",
+      m_locality: "locality", m_issued: "issued", m_period: "period", m_signer: "signer",
+      summary: "{0} documents ({1} ok, {2} partial, {3} failed)", generated: "generated"
+    }
+  };
+  var lang = "vi";
+  function t(key) {
+    var s = STRINGS[lang][key] !== undefined ? STRINGS[lang][key] : STRINGS.en[key] !== undefined ? STRINGS.en[key] : key;
+    for (var i = 1; i < arguments.length; i++) s = s.split("{" + (i - 1) + "}").join(String(arguments[i]));
+    return s;
+  }
+  function label(table) { return t("kind_" + table); }
   var PAGE_SIZE = 300;
   var MAX_CACHED_DOCS = 8; // keep memory flat when an auditor walks through hundreds of reports
 
@@ -56,21 +108,21 @@
   function loadDoc(docId, cb) {
     if (docCache[docId]) { cb(docCache[docId]); return; }
     var doc = docsById[docId];
-    if (!doc) { showMessage("No document " + docId + " in this report."); return; }
+    if (!doc) { showMessage(t("no_doc", docId)); return; }
     if (docWaiting[docId]) { docWaiting[docId].push(cb); return; }
     docWaiting[docId] = [cb];
     loadScript(doc.file, function () {
       delete docWaiting[docId];
-      showMessage("Could not load " + doc.file + " (was report_files/ moved away from report.html?)");
+      showMessage(t("no_load", doc.file));
     });
   }
   function ensureRecords(cb) {
     if (records) { cb(); return; }
     recordsWaiting.push(cb);
     if (recordsWaiting.length > 1) return;
-    $("records-status").textContent = "loading records…";
+    $("records-status").textContent = t("loading");
     loadScript(INDEX.records_file, function () {
-      $("records-status").textContent = "Could not load " + INDEX.records_file + ".";
+      $("records-status").textContent = t("no_load", INDEX.records_file);
     });
   }
   window.DE06 = {
@@ -96,9 +148,9 @@
   function renderSummary() {
     var docs = INDEX.documents, st = { ok: 0, partial: 0, failed: 0 };
     docs.forEach(function (d) { if (st[d.status] !== undefined) st[d.status] += 1; });
-    var parts = [docs.length + " documents (" + st.ok + " ok, " + st.partial + " partial, " + st.failed + " failed)"];
-    TABLES.forEach(function (t) { parts.push(INDEX.totals[t] + " " + t); });
-    parts.push("generated " + INDEX.generated);
+    var parts = [t("summary", docs.length, st.ok, st.partial, st.failed)];
+    TABLES.forEach(function (table) { parts.push(INDEX.totals[table] + " " + label(table)); });
+    parts.push(t("generated") + " " + INDEX.generated);
     $("summary").textContent = parts.join(" · ");
   }
   function renderIndex() {
@@ -116,7 +168,7 @@
       tr.appendChild(el("td", "status-" + d.status, d.status));
       tr.appendChild(el("td", null, d.format || ""));
       tr.appendChild(el("td", "num", d.pages === null || d.pages === undefined ? "" : d.pages));
-      ["references", "figures", "services"].forEach(function (t) { tr.appendChild(el("td", "num", d.counts[t])); });
+      ["references", "figures", "services"].forEach(function (table) { tr.appendChild(el("td", "num", d.counts[table])); });
       var f = el("td");
       if (d.counts.findings) {
         f.appendChild(el("b", "status-failed", d.counts.findings + " "));
@@ -151,7 +203,7 @@
       o.value = d.doc_id;
       fd.appendChild(o);
     });
-    TABLES.forEach(function (t) { var o = el("option", null, t); o.value = t; fk.appendChild(o); });
+    TABLES.forEach(function (table) { var o = el("option", null, label(table)); o.value = table; fk.appendChild(o); });
     var timer = null;
     function changed() { shown = PAGE_SIZE; clearTimeout(timer); timer = setTimeout(renderRecords, 120); }
     fd.addEventListener("change", changed);
@@ -181,7 +233,7 @@
         tr.appendChild(el("td", "id", r.id));
         var k = el("td");
         k.appendChild(el("span", "kind " + r.table));
-        k.appendChild(document.createTextNode(LABEL[r.table] || r.table));
+        k.appendChild(document.createTextNode(label(r.table)));
         tr.appendChild(k);
         var where = "p." + r.page + " l." + r.line;
         if (!doc) where = basename((docsById[r.doc] || {}).source) + " " + where;
@@ -191,8 +243,7 @@
         fresh.appendChild(tr);
       });
       body.parentNode.replaceChild(fresh, body);
-      $("records-status").textContent = hits.length + " of " + records.length + " records" +
-        (hits.length > shown ? " (showing " + shown + ")" : "");
+      $("records-status").textContent = t("of_records", hits.length, records.length) + (hits.length > shown ? t("showing", shown) : "");
       $("more").hidden = hits.length <= shown;
     });
   }
@@ -215,6 +266,14 @@
     if (name === "findings") $("f-kind").value = "findings";
     else if (name === "records" && $("f-kind").value === "findings") $("f-kind").value = "";
     if (name !== "docs") { shown = PAGE_SIZE; renderRecords(); }
+  }
+  /* The static labels of report.html (data-i18n, data-i18n-placeholder) and the kind filter. */
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n]"), function (e) { e.textContent = t(e.dataset.i18n); });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-i18n-placeholder]"), function (e) { e.placeholder = t(e.dataset.i18nPlaceholder); });
+    Array.prototype.forEach.call($("f-kind").options, function (o) { if (o.value) o.textContent = label(o.value); });
+    $("tab-findings").textContent = t("tab_findings") + " (" + findingsTotal() + ")";
   }
   function findingsTotal() {
     return INDEX.documents.reduce(function (n, d) { return n + ((d.counts && d.counts.findings) || 0); }, 0);
@@ -241,7 +300,7 @@
      ["signer", d.signer]].forEach(function (kv) {
       if (kv[1] === null || kv[1] === undefined || kv[1] === "") return;
       var s = el("span");
-      s.appendChild(el("span", "muted", kv[0] + " "));
+      s.appendChild(el("span", "muted", t("m_" + kv[0]) + " "));
       s.appendChild(el("span", kv[0] === "status" ? "status-" + kv[1] : null, kv[1]));
       meta.appendChild(s);
     });
@@ -252,18 +311,18 @@
   function renderLegend(counts) {
     var legend = $("legend"), viewer = $("viewer");
     legend.textContent = "";
-    TABLES.forEach(function (t) {
-      if (!counts[t]) return;
-      var label = el("label");
+    TABLES.forEach(function (table) {
+      if (!counts[table]) return;
+      var item = el("label");
       var box = el("input");
       box.type = "checkbox";
-      box.checked = t !== "tables"; // table rows cover whole lines: off unless asked for
-      viewer.classList.toggle("hide-" + t, !box.checked);
-      box.addEventListener("change", function () { viewer.classList.toggle("hide-" + t, !box.checked); });
-      label.appendChild(box);
-      label.appendChild(el("span", "kind " + t));
-      label.appendChild(document.createTextNode(LABEL[t] + "s (" + counts[t] + ")"));
-      legend.appendChild(label);
+      box.checked = table !== "tables"; // table rows cover whole lines: off unless asked for
+      viewer.classList.toggle("hide-" + table, !box.checked);
+      box.addEventListener("change", function () { viewer.classList.toggle("hide-" + table, !box.checked); });
+      item.appendChild(box);
+      item.appendChild(el("span", "kind " + table));
+      item.appendChild(document.createTextNode(label(table) + " (" + counts[table] + ")"));
+      legend.appendChild(item);
     });
   }
   function renderDoc(docId, data) {
@@ -292,7 +351,7 @@
     });
     renderLegend(counts);
     if (broken.length) {
-      var w = el("p", "warn", broken.length + " record(s) whose char offsets do not hold their text (not highlighted): ");
+      var w = el("p", "warn", t("broken", broken.length));
       broken.slice(0, 50).forEach(function (r) {
         var b = el("button", "link", r.id);
         b.type = "button";
@@ -304,13 +363,13 @@
     }
     if (!data.pages.length) {
       viewer.appendChild(el("p", "muted", d.status === "failed"
-        ? "This document failed: nothing was read from it."
-        : "The run did not pass this document's page text to the report."));
+        ? t("failed_doc")
+        : t("no_text")));
     }
     data.pages.forEach(function (p) {
-      var sec = el("section", "page");
+      var sec = el("section", p.image ? "page with-image" : "page");
       sec.dataset.page = p.page;
-      sec.appendChild(el("h3", null, "page " + p.page + readAs(p)));
+      sec.appendChild(el("h3", null, t("page") + " " + p.page + readAs(p)));
       var groups = view.groups.filter(function (g) { return g.page === p.page; });
       if (p.image) sec.appendChild(pageImage(p, groups));
       var pre = el("pre", "pagetext");
@@ -323,14 +382,14 @@
   function readAs(p) {
     var m = String(p.method || "");
     if (!m) return "";
-    if (m.indexOf("ocr") === 0) return " · OCR (" + m + ")" + (typeof p.confidence === "number" ? ", confidence " + Math.round(p.confidence) : "");
-    if (m === "pdf-text") return " · read from the PDF's text layer";
+    if (m.indexOf("ocr") === 0) return " · " + t("ocr") + " (" + m + ")" + (typeof p.confidence === "number" ? ", " + t("confidence") + " " + Math.round(p.confidence) : "");
+    if (m === "pdf-text") return " · " + t("text_layer");
     return " · " + m;
   }
   function pageImage(p, groups) {
     var wrap = el("div", "pageimg");
     var img = el("img");
-    img.alt = "page " + p.page;
+    img.alt = t("page") + " " + p.page;
     img.src = p.image; // relative path checked by the writer (no scheme, no "..")
     wrap.appendChild(img);
     if (!p.width || !p.height) return wrap;
@@ -371,7 +430,7 @@
     return wrap;
   }
   function tooltip(g) {
-    return g.recs.map(function (r) { return r.id + " " + LABEL[r._table] + ": " + r._summary; }).join("\n");
+    return g.recs.map(function (r) { return r.id + " " + label(r._table) + ": " + r._summary; }).join("\n");
   }
 
   /* Nest one <mark> per span group into the page text. Spans are sorted by start, longest first;
@@ -454,7 +513,7 @@
     docId = docId || docIdOf(id);
     openDoc(docId, function () {
       var r = view.records[id];
-      if (!r) { showMessage("No record " + id + " in document " + docId + "."); return; }
+      if (!r) { showMessage(t("no_record", id, docId)); return; }
       var g = view.byRecord[id];
       if (g) activate(g, true);
       view.active = { id: id, g: g || { els: [], boxes: [] } };
@@ -494,23 +553,23 @@
     box.textContent = "";
     box.hidden = false;
     recs.forEach(function (r) {
-      var t = el("div", "rec-title");
-      t.appendChild(el("span", "kind " + r._table));
-      t.appendChild(document.createTextNode(LABEL[r._table] + " "));
+      var title = el("div", "rec-title");
+      title.appendChild(el("span", "kind " + r._table));
+      title.appendChild(document.createTextNode(label(r._table) + " "));
       var go = el("button", "link", r.id);
       go.type = "button";
       go.title = "show this record's span";
       go.addEventListener("click", function () { selectRecord(r.id, r.doc_id); });
-      t.appendChild(go);
-      t.appendChild(el("span", "muted", "  " + r._summary));
-      box.appendChild(t);
-      if (!r._ok) box.appendChild(el("div", "warn", "The page text at chars " + r.char_start + "–" + r.char_end + " does not hold this record's text."));
+      title.appendChild(go);
+      title.appendChild(el("span", "muted", "  " + r._summary));
+      box.appendChild(title);
+      if (!r._ok) box.appendChild(el("div", "warn", t("not_held", r.char_start, r.char_end)));
       var dl = el("dl");
       function row(k, v) { dl.appendChild(el("dt", null, k)); var dd = el("dd"); if (v instanceof Node) dd.appendChild(v); else dd.textContent = visible(fmt(v)); dl.appendChild(dd); }
-      row("sentence", sentenceWithSpan(r));
-      row("where", r.source + " · page " + r.page + " · line " + r.line + (r.line_end !== r.line ? "–" + r.line_end : "") +
-        " · chars " + r.char_start + "–" + r.char_end);
-      if (r.bbox) row("box", r.bbox);
+      row(t("sentence"), sentenceWithSpan(r));
+      row(t("where"), r.source + " · " + t("page") + " " + r.page + " · " + t("line") + " " + r.line +
+        (r.line_end !== r.line ? "–" + r.line_end : "") + " · " + t("chars") + " " + r.char_start + "–" + r.char_end);
+      if (r.bbox) row(t("box"), r.bbox);
       Object.keys(r).forEach(function (k) {
         if (k.charAt(0) === "_" || ["id", "sentence", "sentence_start", "sentence_end", "source", "doc_id", "page", "line", "line_end", "char_start", "char_end", "bbox"].indexOf(k) >= 0) return;
         if ((k === "field_cells" || k === "cell_sources") && r[k] && typeof r[k] === "object") {
@@ -519,10 +578,10 @@
           var list = el("div", "cells");
           names.forEach(function (name) {
             var c = r[k][name] || {};
-            list.appendChild(el("div", null, name + ": " + c.text + "  · page " + c.page + " · chars " +
-              c.char_start + "–" + c.char_end + (c.bbox ? " · box " + fmt(c.bbox) : "")));
+            list.appendChild(el("div", null, name + ": " + c.text + "  · " + t("page") + " " + c.page + " · " + t("chars") + " " +
+              c.char_start + "–" + c.char_end + (c.bbox ? " · " + t("box") + " " + fmt(c.bbox) : "")));
           });
-          row(k === "field_cells" ? "cells" : "cell sources", list);
+          row(k === "field_cells" ? t("cells") : t("cell_sources"), list);
           return;
         }
         if (k === "record_ids" && r[k] && r[k].length) {
@@ -557,7 +616,14 @@
   renderSummary();
   renderIndex();
   initFilters();
-  $("tab-findings").textContent = "Findings (" + findingsTotal() + ")";
+  applyLanguage();
+  $("lang").addEventListener("click", function () {
+    lang = lang === "vi" ? "en" : "vi";
+    applyLanguage();
+    renderSummary();
+    if (!$("records-pane").hidden) renderRecords();
+    if (view.docId && docCache[view.docId]) { var id = view.docId; view.docId = null; openDoc(id); }
+  });
   $("tab-findings").addEventListener("click", function () { switchTab("findings"); });
   $("tab-docs").addEventListener("click", function () { switchTab("docs"); });
   $("tab-records").addEventListener("click", function () { switchTab("records"); });
