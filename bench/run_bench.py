@@ -705,12 +705,9 @@ class Bench:
         if flow and total:
             r.notes.append(
                 f"Start-up (medians): `run_corpus` measured {statistics.median(total):.2f} s of which "
-                f"{statistics.median(flow):.2f} s inside the flow call (the temporary API server's start, the "
-                "flow run, 1 tiny document); the rest of the wall time is the interpreter and imports before "
-                "`run_corpus`, and the exit (flushing Prefect's events, stopping the server). *flow + tables* "
-                "is the span from the server listening to manifest.json written; per-document costs below "
-                "(*net*) are a run's span minus this fixed span, so the server's variable start-up time "
-                "does not leak into them."
+                f"{statistics.median(flow):.2f} s inside the flow call (importing Prefect, the flow run on the shared "
+                "local server, 1 tiny document); the rest of the wall time is the interpreter and imports before "
+                "`run_corpus`, and the exit."
             )
         if len(works) > 1:
             r.notes.append(
