@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import regex
 
+from extractors.figure_roles import figure_role
 from extractors.vn_dates import match_date
 from extractors.vn_numbers import parse_number
 from pipeline.normalize import SENTENCE_CONTEXT, PageView, bounded_ranges, fold
@@ -31,8 +32,14 @@ from rules import RuleError, RuleSet
 PATTERNS_FILE = "figure_patterns.jsonl"
 UNITS_FILE = "figure_units.tsv"
 KINDS = ("count", "percent", "ratio", "money")
-_SCALES = {"nghìn": 1e3, "ngàn": 1e3, "triệu": 1e6, "tỷ": 1e9, "tỉ": 1e9}
-_SCALE_AFTER = regex.compile(r"\s+(nghìn|ngàn|triệu|tỷ|tỉ)(?![\p{L}])", regex.IGNORECASE)
+_SCALES = {"nghìn tỷ": 1e12, "ngàn tỷ": 1e12, "nghìn": 1e3, "ngàn": 1e3, "triệu": 1e6, "tỷ": 1e9, "tỉ": 1e9}
+_SCALE_AFTER = regex.compile(r"\s+((?:nghìn|ngàn)\s+tỷ|nghìn|ngàn|triệu|tỷ|tỉ)(?![\p{L}])", regex.IGNORECASE)
+_FOREIGN = {"usd": "USD", "đô la mỹ": "USD", "đô la": "USD", "đôla": "USD"}
+"""Currencies other than the đồng, as the `unit` of money figures."""
+
+
+def _scale(word: str | None) -> float | None:
+    return _SCALES.get(" ".join(word.lower().split())) if word else None
 _PLACEHOLDER = re.compile(r"(?<!\\[pP])\{([A-Z]{2,})\}")  # not \p{L}
 
 
@@ -55,6 +62,7 @@ class FigureRules:
     guards: tuple[FigureRule, ...]
     by_id: dict[str, FigureRule]
     unit_after: regex.Pattern[str]
+    rules: RuleSet
 
 
 def compile_rules(rules: RuleSet) -> FigureRules:
@@ -107,6 +115,7 @@ def _compile(rules: RuleSet) -> FigureRules:
         guards=tuple(r for r in compiled if r.kind == "guard"),
         by_id={r.id: r for r in compiled},
         unit_after=unit_after,
+        rules=rules,
     )
 
 
@@ -173,6 +182,7 @@ class _Hit:
     denominator: float | None = None
     unit: tuple[int, int] | None = None  # span of the unit in block text
     unit_text: str | None = None
+    scale: float | None = None
 
 
 def _guard_mask(text: str, guards: Sequence[FigureRule]) -> list[bool]:
@@ -205,7 +215,7 @@ def _extract_block(
                 claimed[i] = True
             hits.append(hit)
     hits.sort(key=lambda h: h.start)
-    return [_record(view, start, text, hit) for hit in hits]
+    return [_record(view, start, text, hit, compiled.rules) for hit in hits]
 
 
 def _make_hit(m: regex.Match[str], kind: str, text: str, compiled: FigureRules) -> _Hit | None:
@@ -216,9 +226,9 @@ def _make_hit(m: regex.Match[str], kind: str, text: str, compiled: FigureRules) 
     if kind == "percent":
         return _Hit(m.start(), m.end(), kind, value)
     if kind == "money":
-        scale = _SCALES.get((m.group("scale") or "").lower(), 1.0)
         attached = m.start("cur") == num_e  # "520.001.000đ": the đ belongs to the span
-        return _Hit(num_s, m.end() if attached else num_e, kind, value * scale, unit_text="đồng")
+        currency = _FOREIGN.get(" ".join(m.group("cur").lower().split()), "đồng")
+        return _Hit(num_s, m.end() if attached else num_e, kind, value, unit_text=currency, scale=_scale(m.group("scale")))
     if kind == "ratio":
         den = parse_number(m.group("den"), count=True)
         if den is None:
@@ -232,8 +242,8 @@ def _make_hit(m: regex.Match[str], kind: str, text: str, compiled: FigureRules) 
         return hit
     hit = _Hit(num_s, num_e, "count", value)
     scale = _SCALE_AFTER.match(text, num_e)
-    if scale:  # "1,2 triệu thẻ": the value is scaled, the unit follows the scale word
-        hit.value = value * _SCALES[scale.group(1).lower()]
+    if scale:  # "1,2 triệu thẻ": value 1.2 as written, scale 1e6; the unit follows the scale word
+        hit.scale = _scale(scale.group(1))
     _attach_unit(hit, text, compiled, scale.end() if scale else num_e)
     if hit.unit is None and value != int(value):
         return None  # "2.5" with nothing counted is a version, a spec or a stray section number
@@ -252,12 +262,12 @@ def _original(view: PageView, start: int, end: int) -> str:
     return " ".join(view.page.text[s:e].replace("*", " ").replace("_", " ").split())
 
 
-def _record(view: PageView, block_start: int, text: str, hit: _Hit) -> FigureRecord:
+def _record(view: PageView, block_start: int, text: str, hit: _Hit, rules: RuleSet) -> FigureRecord:
     prov = view.provenance_norm(block_start + hit.start, block_start + hit.end)
     if hit.kind == "percent":
         unit: str | None = "%"
     elif hit.kind == "money":
-        unit = "đồng"
+        unit = hit.unit_text
     elif hit.unit is not None:
         unit = _original(view, block_start + hit.unit[0], block_start + hit.unit[1])
     else:
@@ -269,6 +279,9 @@ def _record(view: PageView, block_start: int, text: str, hit: _Hit) -> FigureRec
         numerator=hit.numerator,
         denominator=hit.denominator,
         unit=unit,
+        scale=hit.scale,
+        value_abs=hit.value * (hit.scale or 1.0) if hit.kind in ("count", "money") else None,
+        role=figure_role(text, hit.start, hit.end, rules),
         label=_label(text, hit),
         as_of=_as_of(view, prov.char_start, prov.char_end),
     )

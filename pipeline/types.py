@@ -235,6 +235,12 @@ class FigureRecord:
     numerator: float | None = None
     denominator: float | None = None
     unit: str | None = None
+    scale: float | None = None
+    """The magnitude word written after the number: 1e3 nghìn, 1e6 triệu, 1e9 tỷ, 1e12 nghìn tỷ."""
+    value_abs: float | None = None
+    """Counts and money: `value` × `scale` (the value as written when there is no scale word)."""
+    role: str | None = None
+    """`measured` (a result), `target` (a goal: phấn đấu, chỉ tiêu …) or `threshold` (dưới 50% …)."""
     label: str | None = None
     as_of: str | None = None
     id: str = ""

@@ -82,8 +82,49 @@ def test_figure_phrases(text: str, span: str, value: float, kind: str, unit: str
     found = [r for r in figures_of(text) if r.prov.text == span]
     assert found, [r.prov.text for r in figures_of(text)]
     r = found[0]
-    assert (r.value, r.kind, r.unit) == (pytest.approx(value), kind, unit)
+    absolute = r.value_abs if r.kind in ("count", "money") else r.value
+    assert (absolute, r.kind, r.unit) == (pytest.approx(value), kind, unit)
     assert text[r.prov.char_start : r.prov.char_end] == span
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "value", "scale", "value_abs", "unit"),
+    [
+        ("cấp 1,5 triệu thẻ CCCD", "1,5", 1.5, 1e6, 1.5e6, "thẻ"),
+        ("kim ngạch đạt 2,6 tỷ USD.", "2,6", 2.6, 1e9, 2.6e9, "USD"),
+        ("dự toán 88.000 triệu đồng.", "88.000", 88000.0, 1e6, 8.8e10, "đồng"),
+        ("thu ngân sách 51 nghìn tỷ đồng.", "51", 51.0, 1e12, 5.1e13, "đồng"),
+        ("với tổng số tiền 1.584.779.000 đồng.", "1.584.779.000", 1584779000.0, None, 1584779000.0, "đồng"),
+    ],
+)
+def test_magnitude_words_keep_the_value_as_written(
+    text: str, span: str, value: float, scale: float | None, value_abs: float, unit: str
+) -> None:
+    (r,) = [r for r in figures_of(text) if r.prov.text.startswith(span)]
+    assert (r.value, r.scale, r.value_abs, r.unit) == (value, scale, pytest.approx(value_abs), unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "role"),
+    [
+        ("Năm 2024 đã cấp 1.234 thẻ CCCD.", "1.234", "measured"),
+        ("Tỷ lệ hồ sơ trực tuyến đạt trên 90%.", "90%", "measured"),
+        ("Phấn đấu đến hết năm 2025, tỷ lệ hồ sơ trực tuyến đạt 80%.", "80%", "target"),
+        ("Chỉ tiêu: 100% xã có điểm phục vụ.", "100%", "target"),
+        ("bảo đảm 95% người dân được cấp CCCD", "95%", "target"),
+        ("thiệt hại trên 70% diện tích, hỗ trợ 6.000.000 đồng/ha", "70%", "threshold"),
+        ("tài sản có giá trị dưới 200 triệu đồng", "200", "threshold"),
+        ("hộ gia đình có từ 3 người trở lên", "3", "threshold"),
+    ],
+)
+def test_a_figure_says_whether_it_is_a_result_a_goal_or_a_bound(text: str, span: str, role: str) -> None:
+    (r,) = [r for r in figures_of(text) if r.prov.text == span]
+    assert r.role == role
+
+
+def test_per_one_unit_is_no_count() -> None:
+    texts = [r.prov.text for r in figures_of("tài sản có nguyên giá dưới 01 tỷ đồng/01 đơn vị tài sản")]
+    assert texts == ["01"] and figures_of("tài sản có nguyên giá dưới 01 tỷ đồng/01 đơn vị tài sản")[0].kind == "money"
 
 
 @pytest.mark.parametrize(
