@@ -147,7 +147,7 @@ def extract_figures(views: Sequence[PageView], rules: RuleSet) -> list[FigureRec
 
 def _prose_windows(view: PageView) -> Iterator[tuple[int, int]]:
     for index, block in enumerate(view.blocks):
-        if block.kind in ("table_row", "blank"):
+        if block.kind in ("table_row", "table_cell", "blank"):  # numbers in tables are not prose
             continue
         start = view.block_starts[index]
         end = view.block_starts[index + 1] - 1 if index + 1 < len(view.blocks) else len(view.text)

@@ -57,6 +57,7 @@ _BUILTIN_FRAGMENTS = {
 }
 _PLACEHOLDER = regex.compile(r"<<(\w+)>>")
 TYPE_LED = ("mention", "mention_bare")
+_LAW_NUMBER = regex.compile(r"[ \n](?:số|Số)[ \n]?")
 TYPE_LEAD = r"(?<![\p{L}\d])(?P<type><<types>>)"
 # Small helper patterns, compiled once.
 _RE_KEY_STRIP = regex.compile(r"[\s/\-–‐—]+")
@@ -503,6 +504,12 @@ def _find_mentions(text: str, c: CompiledRules, own_keys: frozenset[str]) -> lis
         taken.add(m.start(), m.end())
     for m in c.by_name["law"].finditer(text, timeout=_REGEX_TIMEOUT_S):
         if taken.overlaps(m.start(), m.start() + 1):
+            continue
+        after = _LAW_NUMBER.match(text, m.end())
+        numbered = c.by_name["number"].match(text, after.end(), timeout=_REGEX_TIMEOUT_S) if after else None
+        if numbered is not None:  # "Luật Căn cước số 26/2023/QH15": the law's number follows its name
+            number, symbol = _build_number(numbered, c)
+            found.append(_Mention(m.start(), numbered.end(), law_type, number, symbol))
             continue
         name = _collapse(m.group("name"))
         if m.group("amend"):

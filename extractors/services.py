@@ -291,6 +291,8 @@ def _read_tables(views: Sequence[PageView], compiled: ServiceRules) -> list[_Tab
         page_started = True
         tail_blocks = 0
         for bi, block in enumerate(view.blocks):
+            if block.kind == "table_cell":
+                continue  # a cell of a one-cell-a-line web table: neither a row nor prose
             if block.kind != "table_row":
                 text = view.text[view.block_starts[bi] : view.block_starts[bi + 1] - 1] if bi + 1 < len(view.blocks) else view.text[view.block_starts[bi] :]
                 if current is not None and (len(text) > 15 or tail_blocks >= 1):
@@ -651,14 +653,14 @@ def _narrative(views: Sequence[PageView], compiled: ServiceRules) -> list[Servic
         starts = [*view.block_starts, len(view.text) + 1]
         bi = 0
         while bi < len(view.blocks):
-            if view.blocks[bi].kind == "table_row":
+            if view.blocks[bi].kind in ("table_row", "table_cell"):
                 bi += 1
                 continue
             lo, hi = starts[bi], starts[bi + 1] - 1
             context.see(view.text[lo:hi], view.blocks[bi].kind, compiled)
             # Paragraphs read as one: a bracket or quote left open ("(tham gia mới;" ⏎ "chuyển …)"),
             # or "NAME:" closing one paragraph and "4/4 hồ sơ" alone on the next.
-            while bi + 1 < len(view.blocks) and view.blocks[bi + 1].kind != "table_row":
+            while bi + 1 < len(view.blocks) and view.blocks[bi + 1].kind not in ("table_row", "table_cell"):
                 joined = view.text[lo:hi]
                 following = view.text[starts[bi + 1] : starts[bi + 2] - 1]
                 if not (_unclosed(joined) and len(joined) < 600) and not (

@@ -82,7 +82,7 @@ _HEADING_CAPS = regex.compile(r"^[\p{Lu}\d\s,.;:()\-–“”\"/&]+$")
 class Block:
     """A run of original text that reads as one unit; `pieces` are original line ranges."""
 
-    kind: str  # paragraph | heading | list_item | footnote | table_row | blank
+    kind: str  # paragraph | heading | list_item | footnote | table_row | table_cell | blank
     pieces: tuple[tuple[int, int], ...]
 
     @property
@@ -127,6 +127,7 @@ def segment_blocks(page: PageText) -> tuple[Block, ...]:
     text = page.text
     body_open_index: int | None = None  # index in `blocks` of a body paragraph a footnote interrupted
     wrap_width = _wrap_width(page)
+    cell_lines = set(page.table_cells)
     blank_breaks = _blank_lines_break_paragraphs(page)
     saw_blank = False
 
@@ -150,6 +151,11 @@ def segment_blocks(page: PageText) -> tuple[Block, ...]:
         if _is_table_line(page, ln.char_start, ln.char_end, raw):
             close()
             blocks.append(Block("table_row", (piece,)))
+            body_open_index = None
+            continue
+        if page.table_cells and (ln.char_start, ln.char_end) in cell_lines:
+            close()
+            blocks.append(Block("table_cell", (piece,)))
             body_open_index = None
             continue
         if stripped in {"---", "***", "___"}:
@@ -468,7 +474,7 @@ def _sentence_ranges(text: str, blocks: tuple[Block, ...]) -> tuple[tuple[int, i
     ranges: list[tuple[int, int]] = []
     end_re = _sentence_end_re()
     for block in blocks:
-        if block.kind in ("table_row", "heading"):
+        if block.kind in ("table_row", "table_cell", "heading"):
             ranges.append((block.start, block.end))
             continue
         # Sentence ends are searched piece by piece; a sentence may run across pieces.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.errors import EncodingError
 from pipeline.legacy_vn import detect_legacy_bytes, transcode_legacy_bytes
-from pipeline.types import DocText, InputFile, PageText, build_lines
+from pipeline.types import DocText, InputFile, Line, PageText, build_lines
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -67,10 +67,28 @@ def _strict(data: bytes, encoding: str) -> str:
         ) from e
 
 
+CELL_MAX_LINES = 4
+CELL_MAX_CHARS = 200
+"""A run between two "|" lines longer than this is a document body a web page framed, not a cell."""
+
+
+def pipe_cells(text: str, lines: tuple[Line, ...]) -> tuple[tuple[int, int], ...]:
+    """Ranges of the lines that are table cells in a web export: tables come out one cell per
+    line (or a few lines), each cell between lines holding only "|"."""
+    marks = [i for i, ln in enumerate(lines) if text[ln.char_start : ln.char_end].strip() == "|"]
+    cells: list[tuple[int, int]] = []
+    for a, b in zip(marks, marks[1:], strict=False):
+        run = [ln for ln in lines[a + 1 : b] if text[ln.char_start : ln.char_end].strip()]
+        if 0 < len(run) <= CELL_MAX_LINES and sum(ln.char_end - ln.char_start for ln in run) <= CELL_MAX_CHARS:
+            cells.extend((ln.char_start, ln.char_end) for ln in run)
+    return tuple(cells)
+
+
 def read_text(input_file: InputFile) -> DocText:
     """One page holding the decoded file: line k is the file's physical line k."""
     text, method = decode_text(Path(input_file.path).read_bytes())
     # Physical lines are "\n"-separated; a lone "\r" (old Mac) also ends a line in editors, but
     # Windows "\r\n" must not count twice, so "\r" stays inside the line it ends.
-    page = PageText(page=1, text=text, method=method, lines=build_lines(text))
+    lines = build_lines(text)
+    page = PageText(page=1, text=text, method=method, lines=lines, table_cells=pipe_cells(text, lines) if "|" in text else ())
     return DocText(input=input_file, format="text", pages=(page,), page_count=1)

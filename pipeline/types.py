@@ -70,6 +70,9 @@ class PageText:
     height: float | None = None
     table_rows: tuple[tuple[int, int], ...] = ()
     """Offset ranges of lines that a reader knows are table rows (PDF table finder, DOCX tables)."""
+    table_cells: tuple[tuple[int, int], ...] = ()
+    """Offset ranges of lines that are table cells written one a line between lines holding only
+    "|" (text exported from web pages): no prose, and no tab-joined row either."""
     line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
