@@ -598,7 +598,7 @@ def test_a_finding_opens_its_service_cell_on_the_page_image_beside_the_text(brow
     layout = browser.execute_script(
         "const s = document.querySelector('#viewer .cellbox.active').closest('section');"
         "const img = s.querySelector('.pageimg').getBoundingClientRect(), txt = s.querySelector('pre').getBoundingClientRect();"
-        "return [s.className, img.right <= txt.left + 1, Math.abs(img.top - txt.top) < 5]"
+        "return [s.className, img.right <= txt.left + 1, img.top < txt.bottom && img.bottom > txt.top]"
     )
     assert layout == ["page with-image", True, True]  # the page image and its text side by side
     browser.execute_script("return new Promise(r => setTimeout(r, 1500))")  # let the flash fade
