@@ -57,6 +57,15 @@ def finish_task(read: _Opaque, options: RunOptions) -> _Opaque:
     return _Opaque(stages.finish(plan, pages, options))
 
 
+def _take(future: PrefectFuture[Any]) -> Any:
+    """A finished task's value, emptied out of its holder: Prefect keeps every task's result state
+    for the length of the flow (to find upstream tasks by result identity), so a holder left full
+    would keep every document's pages and rows alive until the run ends."""
+    holder = future.result()
+    value, holder.value = holder.value, None
+    return value
+
+
 def _done(future: PrefectFuture[Any]) -> bool:
     # The wrapped (concurrent or dask) future answers locally; `future.state` may ask the API.
     wrapped = getattr(future, "wrapped_future", None)
@@ -184,7 +193,7 @@ def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> N
         for index, future in list(planning.items()):
             if _done(future):
                 del planning[index]
-                read = future.result().value
+                read = _take(future)
                 if isinstance(read, ReadPlan):
                     ocr_futures = [ocr_page_task.submit(read.input, n, options) for n in read.ocr_pages]
                     ocr_waiting[index] = (read, ocr_futures)
@@ -198,13 +207,13 @@ def _drive(inputs: Sequence[InputFile], options: RunOptions, sink: RunSink) -> N
                 pages_reported[index] = done_pages
             if done_pages == len(ocr_futures):
                 del ocr_waiting[index]
-                pages = [f.result().value for f in ocr_futures]
+                pages = [_take(f) for f in ocr_futures]
                 finishing[index] = finish_task.submit(_Opaque((plan, pages)), options)
                 progressed = True
         for index, future in list(finishing.items()):
             if _done(future):
                 del finishing[index]
-                sink.document_done(inputs[index], future.result().value)
+                sink.document_done(inputs[index], _take(future))
                 progressed = True
         if not progressed:
             time.sleep(0.02)
