@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import regex
 
-from extractors.figure_roles import figure_role
+from extractors.figure_roles import RoleRules, compile_roles, figure_role
 from extractors.vn_dates import match_date
 from extractors.vn_numbers import parse_number
 from pipeline.normalize import SENTENCE_CONTEXT, PageView, bounded_ranges, fold
@@ -36,11 +36,11 @@ _SCALES = {"nghìn tỷ": 1e12, "ngàn tỷ": 1e12, "nghìn": 1e3, "ngàn": 1e3,
 _SCALE_AFTER = regex.compile(r"\s+((?:nghìn|ngàn)\s+tỷ|nghìn|ngàn|triệu|tỷ|tỉ)(?![\p{L}])", regex.IGNORECASE)
 _FOREIGN = {"usd": "USD", "đô la mỹ": "USD", "đô la": "USD", "đôla": "USD"}
 """Currencies other than the đồng, as the `unit` of money figures."""
+_PLACEHOLDER = re.compile(r"(?<!\\[pP])\{([A-Z]{2,})\}")  # not \p{L}
 
 
 def _scale(word: str | None) -> float | None:
     return _SCALES.get(" ".join(word.lower().split())) if word else None
-_PLACEHOLDER = re.compile(r"(?<!\\[pP])\{([A-Z]{2,})\}")  # not \p{L}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,7 @@ class FigureRules:
     guards: tuple[FigureRule, ...]
     by_id: dict[str, FigureRule]
     unit_after: regex.Pattern[str]
-    rules: RuleSet
+    roles: RoleRules
 
 
 def compile_rules(rules: RuleSet) -> FigureRules:
@@ -115,7 +115,7 @@ def _compile(rules: RuleSet) -> FigureRules:
         guards=tuple(r for r in compiled if r.kind == "guard"),
         by_id={r.id: r for r in compiled},
         unit_after=unit_after,
-        rules=rules,
+        roles=compile_roles(rules),
     )
 
 
@@ -215,7 +215,7 @@ def _extract_block(
                 claimed[i] = True
             hits.append(hit)
     hits.sort(key=lambda h: h.start)
-    return [_record(view, start, text, hit, compiled.rules) for hit in hits]
+    return [_record(view, start, text, hit, compiled.roles) for hit in hits]
 
 
 def _make_hit(m: regex.Match[str], kind: str, text: str, compiled: FigureRules) -> _Hit | None:
@@ -262,7 +262,7 @@ def _original(view: PageView, start: int, end: int) -> str:
     return " ".join(view.page.text[s:e].replace("*", " ").replace("_", " ").split())
 
 
-def _record(view: PageView, block_start: int, text: str, hit: _Hit, rules: RuleSet) -> FigureRecord:
+def _record(view: PageView, block_start: int, text: str, hit: _Hit, roles: RoleRules) -> FigureRecord:
     prov = view.provenance_norm(block_start + hit.start, block_start + hit.end)
     if hit.kind == "percent":
         unit: str | None = "%"
@@ -281,7 +281,7 @@ def _record(view: PageView, block_start: int, text: str, hit: _Hit, rules: RuleS
         unit=unit,
         scale=hit.scale,
         value_abs=hit.value * (hit.scale or 1.0) if hit.kind in ("count", "money") else None,
-        role=figure_role(text, hit.start, hit.end, rules),
+        role=figure_role(text, hit.start, hit.end, roles),
         label=_label(text, hit),
         as_of=_as_of(view, prov.char_start, prov.char_end),
     )

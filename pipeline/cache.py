@@ -26,7 +26,7 @@ from typing import Any
 from pipeline import __version__
 from pipeline.config import RunOptions
 from pipeline.export import RECORD_TABLES, atomic_write, flatten
-from pipeline.types import DocumentInfo, DocumentResult, InputFile, PageText
+from pipeline.types import DocumentInfo, DocumentResult, InputFile, mean_confidence
 from rules import get_rules
 
 CACHE_DIRNAME = ".de06-cache"
@@ -90,12 +90,6 @@ class DocumentEntry:
         return DocumentEntry(info, rows, self.pages, self.reusable, self.timings)
 
 
-def _mean_confidence(page: PageText) -> float | None:
-    """The page's OCR confidence, averaged over its characters (None when not OCR'd)."""
-    found = [c for c in page.confidences or () if c is not None]
-    return round(sum(found) / len(found), 1) if found else None
-
-
 def entry_from_result(result: DocumentResult, images: dict[int, str] | None = None) -> DocumentEntry:
     images = images or {}
     failure = result.errors[-1].category if result.info.status == "failed" and result.errors else None
@@ -111,7 +105,7 @@ def entry_from_result(result: DocumentResult, images: dict[int, str] | None = No
                 "height": p.height,
                 "image": images.get(p.page),
                 "method": p.method,  # how the page was read, shown in the report
-                "confidence": _mean_confidence(p),
+                "confidence": mean_confidence([p]),
             }
             for p in result.pages
         ],

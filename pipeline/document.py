@@ -30,6 +30,7 @@ from pipeline.types import (
     InputFile,
     PageText,
     StageError,
+    mean_confidence,
 )
 from rules import get_rules
 
@@ -170,7 +171,6 @@ def _extract(
     rules = get_rules()
     views = build_views(doc)
     fields = extract_document_info(views, rules)
-    confidences = [ln.confidence for p in doc.pages for ln in p.lines if ln.confidence is not None]
     status = "partial" if errors else "ok"
     info = replace(
         base,
@@ -184,7 +184,7 @@ def _extract(
         title=fields.title,
         status=status,
         error="; ".join(f"page {e.page}: {e.message}" if e.page else e.message for e in errors) or None,
-        ocr_confidence=round(sum(confidences) / len(confidences), 2) if confidences else None,
+        ocr_confidence=mean_confidence(doc.pages),
     )
     tables: dict[str, list[Any]] = {name: [] for name in ID_LETTERS}
     limit_hits: list[Finding] = []

@@ -120,39 +120,31 @@ def prefect_api(options: RunOptions, lease: prefect_server.Lease | None) -> Iter
     """The Prefect API this run reports to, and that Dask workers share.
 
     A `PREFECT_API_URL` the user set (environment or Prefect profile) is used as it is. Otherwise
-    the local server de06 runs share (`pipeline.prefect_server`; `lease` when the run already
-    started or found it while it triaged); with `DE06_SHARED_SERVER=0`, Prefect's temporary server
-    for this run alone. Its address reaches Dask workers in the task context and in the environment
-    of LocalCluster workers.
+    the local server de06 runs share (`pipeline.prefect_server`): `lease`, held by the caller when
+    the run already found or started it while it triaged, else one taken here for the flow's
+    length; with `DE06_SHARED_SERVER=0`, Prefect's temporary server for this run alone. Its
+    address reaches Dask workers in the task context and in the environment of LocalCluster workers.
     """
     from prefect.settings import get_current_settings, temporary_settings
 
+    own: prefect_server.Lease | None = None  # a lease taken here is released here
     temporary: Any = None
-    if get_current_settings().api.url:
-        if lease is not None:
-            lease.release()
-            lease = None
-        api_url = None
-    else:
+    api_url: str | None = None  # None: the user's API, or Prefect's temporary server in this process
+    if not get_current_settings().api.url:
         if lease is None and prefect_server.enabled():
-            lease = prefect_server.acquire()
+            lease = own = prefect_server.acquire()
         if lease is not None:
             try:
                 lease.wait()
+                api_url = lease.api_url
             except prefect_server.ServerError as e:
                 print(visible(f"de06: {e}; using a temporary Prefect server for this run"), file=sys.stderr)
-                lease.release()
-                lease = None
-        if lease is not None:
-            api_url = lease.api_url
-        elif options.runner == "dask":
+        if api_url is None and options.runner == "dask":
             from prefect.server.api.server import SubprocessASGIServer
 
             temporary = SubprocessASGIServer()
             temporary.start(timeout=90)
             api_url = temporary.api_url
-        else:
-            api_url = None  # Prefect starts its temporary server in this process
     if api_url is not None:
         os.environ["PREFECT_API_URL"] = api_url
     try:
@@ -163,8 +155,8 @@ def prefect_api(options: RunOptions, lease: prefect_server.Lease | None) -> Iter
             os.environ.pop("PREFECT_API_URL", None)
         if temporary is not None:
             temporary.stop()
-        if lease is not None:
-            lease.release()
+        if own is not None:
+            own.release()
 
 
 class RunSink(Protocol):

@@ -150,15 +150,23 @@ def _mark(text: str, color: bool) -> str:
     return f"{ANSI_SPAN}{text}{ANSI_RESET}" if color else f"{OPEN_MARK}{text}{CLOSE_MARK}"
 
 
-def _sentence_with_span(record: dict[str, Any], color: bool) -> str:
-    """The record's sentence with its span marked at `char_start − sentence_start` (the offsets
-    are exact by construction; nothing is searched for). Controls are made visible per part."""
-    sentence = str(record.get("sentence") or "")
+def _span_in_sentence(record: dict[str, Any]) -> tuple[int, int] | None:
+    """Where the span sits in the record's sentence: `char_start − sentence_start` (exact by
+    construction; nothing is searched for). None for outputs of a de06 before sentence offsets."""
     try:
         a = int(record["char_start"]) - int(record["sentence_start"])
-        b = int(record["char_end"]) - int(record["sentence_start"])
-    except (KeyError, TypeError, ValueError):  # outputs of a de06 before sentence offsets
+        return a, a + int(record["char_end"]) - int(record["char_start"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _sentence_with_span(record: dict[str, Any], color: bool) -> str:
+    """The record's sentence with its span marked; controls are made visible per part."""
+    sentence = str(record.get("sentence") or "")
+    span = _span_in_sentence(record)
+    if span is None:
         return visible(sentence)
+    a, b = span
     if not 0 <= a <= b <= len(sentence):
         return visible(sentence) + "\n  (the span's offsets fall outside the sentence)"
     return visible(sentence[:a]) + _mark(visible(sentence[a:b]), color) + visible(sentence[b:])
@@ -293,12 +301,7 @@ def trace_json(matches: Sequence[tuple[str, dict[str, Any]]], report: Path | Non
     sits in its sentence, and the report link that opens it."""
     out = []
     for table, record in matches:
-        span = None
-        try:
-            a = int(record["char_start"]) - int(record["sentence_start"])
-            span = [a, a + int(record["char_end"]) - int(record["char_start"])]
-        except (KeyError, TypeError, ValueError):
-            pass
+        span = _span_in_sentence(record)
         link = f"{report.resolve().as_uri()}#rec={record.get('id')}" if report is not None else None
         out.append({"table": table, "record": record, "span_in_sentence": span, "report": link})
     text = json.dumps(out, ensure_ascii=False, indent=1)

@@ -11,6 +11,7 @@ in PDF points for PDFs and pixels for images.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -103,6 +104,12 @@ class PageText:
             return None
         found = [c for c in self.confidences[start:end] if c is not None]
         return round(min(found), 2) if found else None
+
+
+def mean_confidence(pages: Iterable[PageText]) -> float | None:
+    """The OCR confidence of `pages`, averaged over their lines (None when nothing was OCR'd)."""
+    found = [ln.confidence for p in pages for ln in p.lines if ln.confidence is not None]
+    return round(sum(found) / len(found), 2) if found else None
 
 
 def build_lines(
