@@ -35,6 +35,7 @@ from pipeline.export import (
     TableWriter,
     flatten,
     new_generation,
+    page_rows,
     publish,
     warm_arrow,
     write_manifest,
@@ -441,6 +442,7 @@ def _write_generation(
             tables.add("documents", [info])
             for table in RECORD_TABLES:
                 tables.add(table, entry.rows.get(table, []))
+            tables.add("pages", page_rows(str(info["doc_id"]), str(info["source"]), entry.pages))
             report.add_document(info, entry.rows, entry.pages)
             counts = {t: entry.count(t) for t in RECORD_TABLES}
             summaries.append(DocumentSummary(info, counts, slot.cached))

@@ -25,8 +25,8 @@ from typing import Any
 
 from pipeline import __version__
 from pipeline.config import RunOptions
-from pipeline.export import RECORD_TABLES, atomic_write, flatten
-from pipeline.types import DocumentInfo, DocumentResult, InputFile, mean_confidence
+from pipeline.export import RECORD_TABLES, atomic_write, flatten, page_fields
+from pipeline.types import DocumentInfo, DocumentResult, InputFile
 from rules import get_rules
 
 CACHE_DIRNAME = ".de06-cache"
@@ -97,18 +97,7 @@ def entry_from_result(result: DocumentResult, images: dict[int, str] | None = No
     return DocumentEntry(
         info=flatten(result.info),
         rows={t: [flatten(r) for r in getattr(result, t)] for t in RECORD_TABLES},
-        pages=[
-            {
-                "page": p.page,
-                "text": p.text,
-                "width": p.width,
-                "height": p.height,
-                "image": images.get(p.page),
-                "method": p.method,  # how the page was read, shown in the report
-                "confidence": mean_confidence([p]),
-            }
-            for p in result.pages
-        ],
+        pages=[{**page_fields(p), "image": images.get(p.page)} for p in result.pages],
         reusable=reusable,
         timings=dict(result.timings),
     )

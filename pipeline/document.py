@@ -49,6 +49,8 @@ class ReadPlan:
     page_count: int
     pages: tuple[PageText, ...] = ()
     ocr_pages: tuple[int, ...] = ()
+    ocr_reasons: tuple[tuple[int, str], ...] = ()
+    """(page, why it is OCR'd) for each of `ocr_pages`."""
     errors: tuple[StageError, ...] = ()
     failure: StageError | None = None
     seconds: float = 0.0
@@ -90,15 +92,23 @@ def _read(input_file: InputFile, options: RunOptions, on_page: PageCallback | No
 
         pdf = plan_pdf(input_file, options, on_page)
         fmt: Format = "pdf-ocr" if pdf.ocr_pages and len(pdf.ocr_pages) == pdf.page_count else "pdf"
+        wanted = set(pdf.ocr_pages)
         return ReadPlan(
-            input_file, fmt, pdf.page_count, pages=pdf.text_pages, ocr_pages=pdf.ocr_pages, errors=pdf.errors
+            input_file,
+            fmt,
+            pdf.page_count,
+            pages=pdf.text_pages,
+            ocr_pages=pdf.ocr_pages,
+            ocr_reasons=tuple((n, why) for n, why in pdf.reasons if n in wanted),
+            errors=pdf.errors,
         )
     if input_file.kind == "image":
         from pipeline.ocr import image_page_count
 
         count = image_page_count(input_file)
         check_page_count(count, options.max_pages, "picture file")
-        return ReadPlan(input_file, "image", count, ocr_pages=tuple(range(1, count + 1)))
+        pages = tuple(range(1, count + 1))
+        return ReadPlan(input_file, "image", count, ocr_pages=pages, ocr_reasons=tuple((n, "picture file") for n in pages))
     raise AssertionError(f"triage let through kind {input_file.kind!r}")
 
 
@@ -134,9 +144,12 @@ def finish_document(
         return DocumentResult(info=info, errors=(plan.failure,), timings=timings)
     errors = list(plan.errors)
     pages = list(plan.pages)
+    reasons = dict(plan.ocr_reasons)
     for result in ocr_results:
         if isinstance(result, StageError):
             errors.append(result)
+        elif result.read is not None and result.page in reasons:
+            pages.append(replace(result, read=replace(result.read, reason=reasons[result.page])))
         else:
             pages.append(result)
     pages.sort(key=lambda p: p.page)
@@ -217,7 +230,7 @@ def _extract(
         errors=tuple(errors),
         timings=timings,
         # What the report needs (text and size); char boxes are already in every record's bbox.
-        pages=tuple(PageText(p.page, p.text, p.method, (), width=p.width, height=p.height) for p in doc.pages),
+        pages=tuple(PageText(p.page, p.text, p.method, (), width=p.width, height=p.height, read=p.read) for p in doc.pages),
     )
 
 

@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from pipeline import text_quality
 from pipeline.errors import CorruptFileError, TooLargeError, UnsupportedFormatError
 from pipeline.types import DocText, InputFile, PageText, build_lines
 
@@ -143,5 +144,6 @@ def read_docx(input_file: InputFile) -> DocText:
             table_rows.append((offset, offset + len(line)))
             offset += len(line) + 1
     text = "\n".join(lines)
-    page = PageText(page=1, text=text, method="docx", lines=build_lines(text), table_rows=tuple(table_rows))
+    read = text_quality.judge_text(text, "a Word document")
+    page = PageText(page=1, text=text, method="docx", lines=build_lines(text), table_rows=tuple(table_rows), read=read)
     return DocText(input=input_file, format="docx", pages=(page,), page_count=1)

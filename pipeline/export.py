@@ -25,6 +25,9 @@ from pipeline.types import (
     DocumentResult,
     FigureRecord,
     Finding,
+    PageInfo,
+    PageRead,
+    PageText,
     Provenance,
     ReferenceRecord,
     ServiceRecord,
@@ -45,6 +48,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "services": ["id", *_record_fields(ServiceRecord), *PROVENANCE_FIELDS],
     "tables": ["id", *_record_fields(TableRowRecord), *PROVENANCE_FIELDS],
     "findings": ["id", *_record_fields(Finding), *PROVENANCE_FIELDS],
+    "pages": [f.name for f in fields(PageInfo)],
 }
 TABLES = tuple(TABLE_COLUMNS)
 RECORD_TABLES = ("references", "figures", "services", "tables", "findings")
@@ -55,6 +59,7 @@ TABLE_CLASSES: dict[str, type] = {
     "services": ServiceRecord,
     "tables": TableRowRecord,
     "findings": Finding,
+    "pages": PageInfo,
 }
 
 
@@ -100,7 +105,37 @@ def result_rows(results: Iterable[DocumentResult]) -> dict[str, list[dict[str, A
         tables["documents"].append(flatten(result.info))
         for name in ("references", "figures", "services", "tables", "findings"):
             tables[name].extend(flatten(r) for r in getattr(result, name))
+        tables["pages"].extend(page_rows(result.info.doc_id, result.info.source, [page_fields(p) for p in result.pages]))
     return tables
+
+
+def page_fields(page: PageText) -> dict[str, Any]:
+    """What a document's entry keeps of one page: its read decision, size and method (and, for the
+    report, its text: the `pages` table leaves that out)."""
+    read = page.read or PageRead("text-layer" if page.method.startswith("pdf") else "text", "")
+    return {
+        "page": page.page,
+        "text": page.text,
+        "width": page.width,
+        "height": page.height,
+        "method": page.method,
+        "read_source": read.source,
+        "reason": read.reason,
+        "quality": read.quality,
+        "confidence": read.confidence,
+        "rotation": read.rotation,
+        "skew": read.skew,
+        "dpi": read.dpi,
+        "steps": list(read.steps),
+    }
+
+
+def page_rows(doc_id: str, source: str, pages: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `pages` table rows of one document from its entry's pages."""
+    return [
+        {"doc_id": doc_id, "source": source, **p, "ocr_confidence": p.get("confidence"), "steps": p.get("steps") or []}
+        for p in pages
+    ]
 
 
 _UMASK = os.umask(0o022)

@@ -281,3 +281,55 @@ def encode_legacy_text(text: str, encoding: str) -> str | None:
         else:
             return None  # a Latin-1 symbol would read as a legacy code; a letter with no code
     return "".join(out)
+
+
+
+_TOKEN = regex.compile(r"[^ \t\n\r\f\v]+")  # NBSP (0xA0) is the second byte of "à"
+
+
+def _utf8_round_trip(token: str) -> str | None:
+    """`token` as the UTF-8 it was before a cp1252/Latin-1 reading, or None when its characters are
+    not all single bytes in those codecs or the bytes are no valid UTF-8 (then it was no mojibake)."""
+    data = bytearray()
+    for ch in token:
+        try:
+            data += ch.encode("cp1252")
+        except UnicodeEncodeError:
+            if ord(ch) > 0xFF:
+                return None
+            data.append(ord(ch))  # a byte cp1252 leaves undefined, passed through as Latin-1
+    try:
+        return unicodedata.normalize("NFC", data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+
+
+def repair_mojibake_aligned(text: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+    """UTF-8 text that was read as cp1252/Latin-1 ("Cá»™ng hÃ²a" for "Cộng hòa"), put back token by
+    token through the exact codec round trip, with each output character's source range (a repaired
+    token's characters all point at the whole token); None when a token that looks like mojibake
+    does not come back exactly (a byte was lost, e.g. to U+FFFD)."""
+    from pipeline.text_quality import has_mojibake
+
+    out: list[str] = []
+    spans: list[tuple[int, int]] = []
+    last = 0
+    for match in _TOKEN.finditer(text):
+        for pos in range(last, match.start()):
+            out.append(text[pos])
+            spans.append((pos, pos + 1))
+        token = match.group()
+        fixed = None if token.isascii() else _utf8_round_trip(token)
+        if fixed is not None and fixed != token:
+            out.extend(fixed)
+            spans.extend([(match.start(), match.end())] * len(fixed))
+        elif has_mojibake(token) or "\ufffd" in token:
+            return None
+        else:
+            out.extend(token)
+            spans.extend((p, p + 1) for p in range(match.start(), match.end()))
+        last = match.end()
+    for pos in range(last, len(text)):
+        out.append(text[pos])
+        spans.append((pos, pos + 1))
+    return "".join(out), tuple(spans)

@@ -12,7 +12,7 @@ import io
 import os
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -20,10 +20,10 @@ import pytesseract
 import regex
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pipeline import ocr_tables
+from pipeline import image_prep, ocr_tables, text_quality
 from pipeline.config import OCR_TIMEOUT_SECONDS, RunOptions
 from pipeline.errors import CorruptFileError, OcrError, TooLargeError
-from pipeline.types import Box, InputFile, PageText, build_lines
+from pipeline.types import Box, InputFile, PageRead, PageText, build_lines, mean_confidence
 
 
 @cache
@@ -146,14 +146,65 @@ def _scaled(box: Box, scale: float) -> Box:
     return (round(box[0] * scale, 2), round(box[1] * scale, 2), round(box[2] * scale, 2), round(box[3] * scale, 2))
 
 
-def ocr_image_page(image: Image.Image, page_number: int, options: RunOptions, scale: float = 1.0) -> PageText:
-    """OCR one page image; boxes are pixel boxes times `scale` (72/dpi gives PDF points).
+def run_osd(image: Image.Image) -> tuple[int, float] | None:
+    """Tesseract's orientation detection (`-l osd --psm 0`, Debian `tesseract-ocr-osd`): the
+    clockwise turn that puts the page upright and its confidence; None when it cannot tell (too
+    little text) or the osd model is missing. `-l vie --psm 0` answers 270° for every page: never
+    use it (shared/notes/ocr-and-pdf.md)."""
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    try:
+        found = pytesseract.image_to_osd(
+            image, lang="osd", config="--psm 0", timeout=OCR_TIMEOUT_SECONDS, output_type=pytesseract.Output.DICT
+        )
+    except (pytesseract.TesseractError, RuntimeError, OSError):
+        return None
+    return int(found["rotate"]) % 360, float(found["orientation_conf"])
+
+
+OSD_MIN_CONFIDENCE = 2.0
+"""Tesseract's own advice for trusting an orientation; turned pages measured 12-20, upright ~0."""
+
+
+def ocr_image_page(
+    image: Image.Image, page_number: int, options: RunOptions, scale: float = 1.0, dpi: float | None = None
+) -> PageText:
+    """OCR one page image; boxes are pixel boxes of `image` times `scale` (72/dpi gives PDF points).
+
+    The page is prepared first (`pipeline.image_prep`: coloured ink, uneven light, skew). A page
+    that reads as no Vietnamese (`pipeline.text_quality`) may be turned: Tesseract's OSD is asked,
+    and the turned reading kept when it reads better. Boxes are mapped back to `image`."""
+    prepared = image_prep.prepare(_ocr_ready(image))
+    page = _read_prepared(prepared, page_number, options)
+    quality = text_quality.measure(page.text)
+    if quality.problem() is not None:
+        orientation = run_osd(prepared.image)
+        if orientation is not None and orientation[0] and orientation[1] >= OSD_MIN_CONFIDENCE:
+            turned = image_prep.turned(prepared, orientation[0])
+            candidate = _read_prepared(turned, page_number, options)
+            candidate_quality = text_quality.measure(candidate.text)
+            if candidate_quality.score > quality.score:
+                prepared, page, quality = turned, candidate, candidate_quality
+    read = PageRead(
+        "ocr",
+        "",
+        quality.score if quality.judged else None,
+        mean_confidence([page]),
+        prepared.rotation,
+        prepared.skew,
+        dpi,
+        prepared.steps,
+    )
+    return _on_page_image(page, prepared, scale, read)
+
+
+def _read_prepared(prepared: image_prep.Prepared, page_number: int, options: RunOptions) -> PageText:
+    """OCR a prepared image; boxes in its pixels.
 
     A page with ruled tables costs one more Tesseract call: the page without its tables (psm as
     configured) for the prose, and every table row strip stacked into one image (psm 6) for the
     cells (`pipeline.ocr_tables`)."""
     method = ocr_method(options.ocr_lang)
-    cleaned, grids = _split_grid(_ocr_ready(image))
+    cleaned, grids = _split_grid(prepared.image)
     tables: list[ocr_tables.GridTable] = []
     composed = ocr_tables.compose(cleaned, grids) if grids else None
     if composed is not None:
@@ -162,7 +213,26 @@ def ocr_image_page(image: Image.Image, page_number: int, options: RunOptions, sc
         tables = ocr_tables.grid_rows(parse_tsv(cells_tsv), grids, strips)
         cleaned = _blank(cleaned, [t.box for t in tables])
     tsv = run_tesseract(cleaned, options.ocr_lang, options.ocr_psm)
-    return page_from_tsv(tsv, page_number, method, scale, image.size, tables)
+    return page_from_tsv(tsv, page_number, method, 1.0, prepared.image.size, tables)
+
+
+def _on_page_image(page: PageText, prepared: image_prep.Prepared, scale: float, read: PageRead) -> PageText:
+    """`page` (boxes in prepared pixels) with its boxes on the original image, times `scale`."""
+    def place(box: Box | None) -> Box | None:
+        if box is None:
+            return None
+        return _scaled(box if prepared.identity else prepared.to_original(box), scale)
+
+    boxes = tuple(place(b) for b in page.boxes) if page.boxes is not None else None
+    width, height = prepared.original_size
+    return replace(
+        page,
+        boxes=boxes,
+        lines=build_lines(page.text, boxes, page.confidences),
+        width=round(width * scale, 2),
+        height=round(height * scale, 2),
+        read=read,
+    )
 
 
 GRID_MIN_VERTICAL = ocr_tables.GRID_MIN_VERTICAL
@@ -282,14 +352,23 @@ def ocr_image_file_page(input_file: InputFile, page_number: int, options: RunOpt
     count = int(getattr(image, "n_frames", 1))
     if not 1 <= page_number <= count:
         raise ValueError(f"page {page_number} out of range 1..{count}")
-    return ocr_image_page(_frame(image, page_number), page_number, options)
+    return ocr_image_page(_frame(image, page_number), page_number, options, dpi=_dpi(image))
 
 
 def ocr_image_file(input_file: InputFile, options: RunOptions) -> tuple[PageText, ...]:
     """OCR every page (frame) of an image file, in order; boxes in pixels."""
     image = _open_image(input_file)
     count = int(getattr(image, "n_frames", 1))
-    return tuple(ocr_image_page(_frame(image, n), n, options) for n in range(1, count + 1))
+    return tuple(ocr_image_page(_frame(image, n), n, options, dpi=_dpi(image)) for n in range(1, count + 1))
+
+
+def _dpi(image: Image.Image) -> float | None:
+    """The resolution a picture file declares (JPEG JFIF/EXIF, PNG pHYs, TIFF), if any."""
+    dpi = image.info.get("dpi")
+    try:
+        return round(float(dpi[0]), 1) if dpi and float(dpi[0]) > 1 else None
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 # ------------------------------------------------------------------------------------ tables

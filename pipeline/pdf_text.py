@@ -19,7 +19,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +27,13 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import regex
 
+from pipeline import text_quality
 from pipeline.config import RunOptions
 from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedPdfError, InputFileError
 from pipeline.ingest import check_page_count
-from pipeline.legacy_vn import detect_legacy_text, transcode_legacy_aligned
+from pipeline.legacy_vn import detect_legacy_text, repair_mojibake_aligned, transcode_legacy_aligned
 from pipeline.ocr import ocr_image_page
-from pipeline.types import Box, InputFile, PageText, StageError, build_lines
+from pipeline.types import Box, InputFile, PageRead, PageText, ReadSource, StageError, build_lines
 
 if TYPE_CHECKING:
     import pdfplumber
@@ -59,8 +60,9 @@ class PdfPlan:
 class _Decision:
     ocr: bool
     reason: str
-    legacy: str | None = None
-    """The legacy encoding to transcode from when the page is kept (`TCVN3`/`VNI`)."""
+    repair: tuple[str, tuple[tuple[int, int], ...], str] | None = None
+    """(repaired text, each char's source range, method) when the page is kept after an exact repair."""
+    quality: float | None = None
 
 
 def _decide(text: str, mode: str) -> _Decision:
@@ -81,18 +83,37 @@ def _decide(text: str, mode: str) -> _Decision:
         return _Decision(True, f"text layer has {bad} U+FFFD replacement characters")
     legacy = detect_legacy_text(text)
     if legacy is not None:
-        if transcode_legacy_aligned(text, legacy) is None:
+        aligned = transcode_legacy_aligned(text, legacy)
+        if aligned is None:
             return _Decision(True, f"legacy {legacy} text that cannot be converted exactly")
-        return _Decision(False, f"legacy {legacy} text, converted exactly", legacy)
-    return _Decision(False, "text layer ok")
+        return _judged(f"legacy {legacy} text, converted exactly", (*aligned, f"pdf-text:{legacy.lower()}"))
+    quality = text_quality.measure(text)
+    problem = quality.problem()
+    if problem is None:
+        return _Decision(False, "text layer ok", quality=quality.score)
+    if quality.mojibake and problem.startswith("mojibake"):
+        aligned = repair_mojibake_aligned(text)
+        if aligned is not None:
+            return _judged(f"{problem}, repaired exactly", (*aligned, "pdf-text:utf8-repaired"))
+    return _Decision(True, f"text layer untrustworthy ({problem})", quality=quality.score)
+
+
+def _judged(reason: str, repair: tuple[str, tuple[tuple[int, int], ...], str]) -> _Decision:
+    """Keep a repaired layer only if the repaired text reads as Vietnamese print; else OCR."""
+    quality = text_quality.measure(repair[0])
+    problem = quality.problem()
+    if problem is not None:
+        return _Decision(True, f"{reason}, but still untrustworthy ({problem})", quality=quality.score)
+    return _Decision(False, reason, repair, quality.score)
 
 
 def needs_ocr(text: str, mode: str) -> tuple[bool, str]:
     """Whether a page with text layer `text` must be OCR'd under `mode` (auto|always|never), and why.
 
-    In `auto`: an empty or near-empty layer, `(cid:N)` glyph codes, U+FFFD, or legacy TCVN3/VNI
-    look-alike text that cannot be converted exactly mean OCR; convertible legacy text is kept (and
-    transcoded by `plan_pdf`)."""
+    In `auto`: an empty or near-empty layer, `(cid:N)` glyph codes, U+FFFD, legacy TCVN3/VNI
+    look-alike text or mojibake that cannot be converted exactly, and text that does not read as
+    Vietnamese print (`pipeline.text_quality`: lost diacritics, garbage from an earlier OCR) mean
+    OCR; exactly convertible text is kept (and converted by `plan_pdf`)."""
     if mode not in ("auto", "always", "never"):
         raise ValueError(f"unknown OCR mode {mode!r}; use auto, always or never")
     decision = _decide(text, mode)
@@ -292,12 +313,9 @@ def mark_superscripts(
     return out_c, out_b
 
 
-def _transcoded(page: PageText, encoding: str) -> PageText:
-    """The page converted from legacy look-alikes; each new char keeps the union of its source boxes."""
-    aligned = transcode_legacy_aligned(page.text, encoding)
-    if aligned is None:  # _decide checked this already
-        raise AssertionError("legacy text became unconvertible")
-    text, spans = aligned
+def _repaired(page: PageText, repair: tuple[str, tuple[tuple[int, int], ...], str]) -> PageText:
+    """The page as repaired text; each new char keeps the union of its source chars' boxes."""
+    text, spans, method = repair
     boxes: list[Box | None] = []
     for start, end in spans:
         src = [b for b in (page.boxes or ())[start:end] if b is not None]
@@ -310,7 +328,7 @@ def _transcoded(page: PageText, encoding: str) -> PageText:
     return PageText(
         page=page.page,
         text=text,
-        method=f"pdf-text:{encoding.lower()}",
+        method=method,
         lines=build_lines(text, box_t),
         boxes=box_t,
         width=page.width,
@@ -544,13 +562,15 @@ def plan_pdf(
                 if decision.ocr:
                     ocr_pages.append(number)
                     continue
-                if decision.legacy is not None:
-                    page_text = _transcoded(page_text, decision.legacy)
+                source: ReadSource = "text-layer"
+                if decision.repair is not None:
+                    page_text = _repaired(page_text, decision.repair)
+                    source = "repaired"
                 if ruled:
                     page_text, error = tables.apply(page_text)
                     if error is not None:
                         errors.append(error)
-                text_pages.append(page_text)
+                text_pages.append(replace(page_text, read=PageRead(source, decision.reason, decision.quality)))
         finally:
             tables.close()
     return PdfPlan(count, tuple(text_pages), tuple(ocr_pages), tuple(reasons), tuple(errors))
@@ -595,11 +615,12 @@ def ocr_pdf_page(input_file: InputFile, page_number: int, options: RunOptions) -
             raise CorruptFileError(f"page {page_number} cannot be loaded ({e}); the PDF's page tree is damaged") from e
         try:
             dpi = render_dpi(page.get_width(), page.get_height(), options.ocr_dpi)
-            bitmap = page.render(scale=dpi / 72, grayscale=True)
+            # In colour: red seals and blue signatures are taken out by hue (`pipeline.image_prep`)
+            bitmap = page.render(scale=dpi / 72)
             image = bitmap.to_pil().copy()  # own memory: the bitmap dies with the document
         finally:
             page.close()
-    return ocr_image_page(image, page_number, options, scale=72 / dpi)
+    return ocr_image_page(image, page_number, options, scale=72 / dpi, dpi=round(dpi, 1))
 
 
 MAX_RENDER_PIXELS = 60_000_000

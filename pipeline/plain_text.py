@@ -6,8 +6,9 @@ import codecs
 import re
 from pathlib import Path
 
+from pipeline import text_quality
 from pipeline.errors import EncodingError
-from pipeline.legacy_vn import detect_legacy_bytes, transcode_legacy_bytes
+from pipeline.legacy_vn import detect_legacy_bytes, repair_mojibake_aligned, transcode_legacy_bytes
 from pipeline.types import DocText, InputFile, Line, PageText, build_lines
 
 
@@ -87,8 +88,21 @@ def pipe_cells(text: str, lines: tuple[Line, ...]) -> tuple[tuple[int, int], ...
 def read_text(input_file: InputFile) -> DocText:
     """One page holding the decoded file: line k is the file's physical line k."""
     text, method = decode_text(Path(input_file.path).read_bytes())
+    read = text_quality.judge_text(text, f"a text file ({method})")
+    if read.source == "repaired":
+        repaired = repair_mojibake_aligned(text)
+        assert repaired is not None  # judge_text checked it
+        text, method = repaired[0], f"{method}+utf8-repaired"
     # Physical lines are "\n"-separated; a lone "\r" (old Mac) also ends a line in editors, but
     # Windows "\r\n" must not count twice, so "\r" stays inside the line it ends.
     lines = build_lines(text)
-    page = PageText(page=1, text=text, method=method, lines=lines, table_cells=pipe_cells(text, lines) if "|" in text else ())
+    page = PageText(
+        page=1,
+        text=text,
+        method=method,
+        lines=lines,
+        table_cells=pipe_cells(text, lines) if "|" in text else (),
+        read=read,
+    )
     return DocText(input=input_file, format="text", pages=(page,), page_count=1)
+

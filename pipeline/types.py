@@ -52,6 +52,50 @@ class Line:
     confidence: float | None = None
 
 
+ReadSource = Literal["text", "text-layer", "repaired", "ocr"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """How one page's text was obtained and why: a row of the `pages` table.
+
+    `source`: `text` (a text or DOCX file), `text-layer` (a PDF's own text), `repaired` (a text
+    layer converted exactly: legacy TCVN3/VNI fonts, mojibake) or `ocr`. `quality` is the text's
+    Vietnamese quality score (`pipeline.text_quality`), 0..1. For OCR'd pages: the right-angle
+    `rotation` and the `skew` (degrees, clockwise positive) undone before reading, the `dpi` read
+    at, and the image preparation `steps`."""
+
+    source: ReadSource
+    reason: str
+    quality: float | None = None
+    confidence: float | None = None
+    """Mean Tesseract word confidence (0-100) of an OCR'd page."""
+    rotation: int = 0
+    skew: float = 0.0
+    dpi: float | None = None
+    steps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """A row of the `pages` table: how each page of each document was read (`PageRead`, flat)."""
+
+    doc_id: str
+    source: str
+    page: int
+    read_source: ReadSource
+    reason: str
+    method: str
+    quality: float | None = None
+    ocr_confidence: float | None = None
+    rotation: int = 0
+    skew: float = 0.0
+    dpi: float | None = None
+    steps: tuple[str, ...] = ()
+    width: float | None = None
+    height: float | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class PageText:
     """The text of one page with a map from each character back to where it was read.
@@ -74,6 +118,8 @@ class PageText:
     table_cells: tuple[tuple[int, int], ...] = ()
     """Offset ranges of lines that are table cells written one a line between lines holding only
     "|" (text exported from web pages): no prose, and no tab-joined row either."""
+    read: PageRead | None = None
+    """How the text was obtained (None until the reader says)."""
     line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

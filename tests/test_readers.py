@@ -372,9 +372,11 @@ def test_missing_language_data_names_the_package(monkeypatch: pytest.MonkeyPatch
 
 def test_image_files_pages_and_modes(res: Path, monkeypatch: pytest.MonkeyPatch, fake_version: None) -> None:
     seen: list[tuple[str, tuple[int, int]]] = []
+    white: list[int] = []
 
     def record(image: Image.Image, lang: str, psm: int) -> str:
         seen.append((image.mode, image.size))
+        white.append(sum(1 for v in image.convert("L").getdata() if v > 200))
         return fake_tsv("Trang")
 
     monkeypatch.setattr(ocr, "run_tesseract", record)
@@ -383,13 +385,17 @@ def test_image_files_pages_and_modes(res: Path, monkeypatch: pytest.MonkeyPatch,
     pages = ocr.ocr_image_file(tiff, AUTO)
     assert [p.page for p in pages] == [1, 2]
     assert seen[0][1] != seen[1][1]  # each frame was read, not the first one twice
-    assert ocr.ocr_image_file_page(tiff, 2, AUTO).height == seen[1][1][1]  # pixels
+    with Image.open(tiff.path) as frames:
+        frames.seek(1)
+        assert ocr.ocr_image_file_page(tiff, 2, AUTO).height == frames.size[1]  # pixels of the page as scanned
     seen.clear()
     ocr.ocr_image_file(triage(fx.rgba_png(res / "rgba.png")), AUTO)
     sixteen = res / "gray16.png"
     Image.new("I;16", (30, 20), 40000).save(sixteen)
     ocr.ocr_image_file(triage(sixteen), AUTO)
-    assert [mode for mode, _ in seen] == ["RGB", "L"]
+    # Tesseract always gets 8-bit gray; the transparent PNG was flattened onto white, not black
+    assert [mode for mode, _ in seen] == ["L", "L"]
+    assert white[0] > 0.9 * 40 * 20
 
 
 def test_broken_image_is_corrupt(res: Path) -> None:

@@ -301,6 +301,42 @@ def scanned_pdf(path: Path, text: str = SHORT_PAGE, dpi: int = 300) -> Path:
     return path
 
 
+def hidden_layer_scan_pdf(path: Path, text: str, layer: str, dpi: int = 200) -> Path:
+    """A scan with an invisible text layer from some earlier tool: each page the image of `text`,
+    with `layer` drawn over it in text mode 3 (invisible), the way archive scanners store OCR."""
+    png = png_page(path.with_suffix(".png"), text, dpi)
+    with Image.open(png) as image:
+        width_pt, height_pt = image.width * 72 / dpi, image.height * 72 / dpi
+    pdf = FPDF(unit="pt", format=(width_pt, height_pt))
+    pdf.set_creation_date(_FIXED_DATE)
+    pdf.add_font("vn", "", str(font_path()))
+    pdf.set_font("vn", size=12)
+    pdf.add_page()
+    pdf.image(str(png), x=0, y=0, w=width_pt, h=height_pt)
+    pdf.text_mode = "INVISIBLE"
+    pdf.set_xy(56, 56)
+    for line in layer.splitlines():
+        pdf.cell(0, 16, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def without_diacritics(text: str) -> str:
+    """`text` as an OCR engine without Vietnamese reads it: "Ủy ban nhân dân" → "Uy ban nhan dan"."""
+    import unicodedata
+
+    flat = text.replace("đ", "d").replace("Đ", "D")
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", flat) if not unicodedata.combining(c)))
+
+
+def as_mojibake(text: str) -> str:
+    """`text` encoded as UTF-8 and read as cp1252 ("Cộng" → "Cá»™ng"); bytes cp1252 leaves
+    undefined pass through as Latin-1 control characters, as PDF text extractors show them."""
+    return "".join(
+        bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in text.encode("utf-8")
+    )
+
+
 def encrypted_pdf(path: Path, text: str = "Báo cáo mật.") -> Path:
     """A PDF that needs a user password to open (fpdf2 `set_encryption`)."""
     pdf = _pdf()
