@@ -6,7 +6,11 @@ run: references by number key (+ type, date), figures by value, service rows by 
 Recall is "found in the PDF/scan run / found in the text run"; precision the other way round.
 Not a pass/fail test: it prints a table and writes bench/out/scan_parity.json.
 
-    .venv/bin/python bench/scan_parity.py [--samples 000,004] [--workers 2]
+    .venv/bin/python bench/scan_parity.py [--samples 000,004] [--workers 2] [--conditions office-200,photo]
+
+With `--conditions` (names from tests/resources/degrade.py, or `all`), each sample is also scanned
+under those degradations (skew, seal and blue ink, fax speckle, 150 dpi, phone photo, turned pages)
+and each is compared with the text run like the clean scan.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from fpdf import FPDF
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]  # the real rules package first: tests/rules must not shadow it
 sys.path.append(str(ROOT / "tests"))
+from resources.degrade import CONDITIONS, degraded_pdf  # noqa: E402
 from resources.make_fixtures import report_pdf  # noqa: E402
 
 from extractors.references import number_key  # noqa: E402
@@ -115,12 +120,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", default="", help="comma-separated prefixes, e.g. 000,004 (default: all)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--conditions", default="", help="degradations to add (comma-separated, or all)")
     args = parser.parse_args()
+    conditions = [c for c in (CONDITIONS if args.conditions == "all" else args.conditions.split(",")) if c]
     wanted = [s for s in args.samples.split(",") if s]
     samples = [
         p for p in sorted((ROOT / "corpus" / "samples").glob("*.txt")) if not wanted or p.name[:3] in wanted
     ]
-    dirs = {form: OUT / "in" / form for form in ("text", "pdf", "scan")}
+    forms = ["text", "pdf", "scan", *conditions]
+    dirs = {form: OUT / "in" / form for form in forms}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
         for old in d.iterdir():
@@ -131,6 +139,8 @@ def main() -> int:
         scratch = OUT / "scratch"
         scratch.mkdir(exist_ok=True)
         scan_pdf(pdf, scratch / f"{sample.stem}.pdf").replace(dirs["scan"] / f"{sample.stem}.pdf")
+        for name in conditions:
+            degraded_pdf(pdf, dirs[name] / f"{sample.stem}.pdf", CONDITIONS[name])
     results: dict[str, Any] = {}
     runs = {form: run(d, OUT / "out" / form, args.workers) for form, d in dirs.items()}
     pages = sum(d["pages"] or 0 for d in runs["scan"][1]["documents"])
@@ -141,19 +151,19 @@ def main() -> int:
     for table, key in KEYS.items():
         base = per_stem(runs["text"][1][table], key)
         results[table] = {
-            form: compare(base, per_stem(runs[form][1][table], key)) for form in ("pdf", "scan")
+            form: compare(base, per_stem(runs[form][1][table], key)) for form in forms[1:]
         }
     (OUT / "scan_parity.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(
         f"samples: {', '.join(p.name[:3] for p in samples)}; scanned pages: {pages}; "
         f"seconds {results['seconds']}; mean OCR confidence {results['mean_ocr_confidence']}"
     )
-    print(f"{'table':<11} {'form':<5} {'text':>5} {'other':>6} {'common':>7} {'recall':>7} {'precision':>9}")
+    print(f"{'table':<11} {'form':<11} {'text':>5} {'other':>6} {'common':>7} {'recall':>7} {'precision':>9}")
     for table in KEYS:
-        for form in ("pdf", "scan"):
+        for form in forms[1:]:
             r = results[table][form]
             print(
-                f"{table:<11} {form:<5} {r['text']:>5} {r['other']:>6} {r['common']:>7} "
+                f"{table:<11} {form:<11} {r['text']:>5} {r['other']:>6} {r['common']:>7} "
                 f"{r['recall']:>7.3f} {r['precision']:>9.3f}"
             )
     return 0

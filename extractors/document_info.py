@@ -23,10 +23,16 @@ from rules import RuleSet
 _MARKUP = regex.compile(r"\*\*|__|(?<!\w)\*|\*(?!\w)|</?\w+\s*/?>|^\s*#{1,6}\s*", regex.M)
 _OWN_NUMBER = regex.compile(r"(?<![\p{L}])Số\s*:\s*(\d[\p{L}\d]*)?\s*(/\s*[\p{L}\d][\p{L}\d.&()\-–/]*)?")
 _PLACE_WORD = r"\p{Lu}\p{Ll}+"
+# Matched on the header with markup dropped and whitespace collapsed: web exports and Word PDFs
+# wrap "Hà Nội, ngày 20\ntháng 11 năm 2025" and "Quảng\nTrị, ngày …" anywhere; the comma may be missing
+# (so the place must start a word: "QĐ-TTg ngày 06/01/2022" names no place "Tg").
 _PLACE_DATE = regex.compile(
-    rf"({_PLACE_WORD}(?:(?:\s+|\s*[–-]\s*){_PLACE_WORD}){{0,4}})\s*,\s*ngày\b[^\n]{{0,40}}?năm\s+\d{{4}}"
-    rf"|({_PLACE_WORD}(?:(?:\s+|\s*[–-]\s*){_PLACE_WORD}){{0,4}})\s*,\s*ngày\s+\d{{1,2}}\s*/\s*\d{{1,2}}\s*/\s*\d{{4}}"
+    rf"(?<![\p{{L}}\d/-])({_PLACE_WORD}(?:(?:\s+|\s*[–-]\s*){_PLACE_WORD}){{0,4}})\s*,?\s*ngày\b[^|]{{0,40}}?năm\s+\d{{4}}"
+    rf"|(?<![\p{{L}}\d/-])({_PLACE_WORD}(?:(?:\s+|\s*[–-]\s*){_PLACE_WORD}){{0,4}})\s*,?\s*ngày\s+\d{{1,2}}\s*/\s*\d{{1,2}}\s*/\s*\d{{4}}"
 )
+_MOTTO = regex.compile(r"Độc\s+lập\s*[-–]\s*Tự\s+do\s*[-–]\s*Hạnh\s+phúc|CỘNG\s+H(?:ÒA|OÀ)\s+XÃ\s+HỘI\s+CHỦ\s+NGHĨA", regex.I)
+_BEFORE_MOTTO = 25
+"""Non-empty lines before the national motto that still belong to the header (issuer, number)."""
 _LOCALITY_IN_TEXT = regex.compile(
     rf"(?:tỉnh|thành phố|TP\.?|huyện|quận|thị xã)\s+({_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,3}})"
 )
@@ -81,8 +87,7 @@ def extract_document_info(views: Sequence[PageView], rules: RuleSet) -> Document
     if not views:
         return DocumentFields()
     lines = [line for view in views for line in _page_lines(view)]
-    head = [line for line in lines if line.strip()][:_SCAN_LINES]
-    head_text = "\n".join(head)
+    head_text = "\n".join(_header_lines([line for line in lines if line.strip()]))
 
     doc_type, title = _type_and_title(views, rules)
     own_number = _own_number(head_text)
@@ -126,6 +131,16 @@ def _type_and_title(views: Sequence[PageView], rules: RuleSet) -> tuple[str | No
     return None, None
 
 
+def _header_lines(lines: list[str]) -> list[str]:
+    """The document's header: around the national motto when there is one (a web page's chrome
+    may come first), else the first lines."""
+    for index, line in enumerate(lines[:400]):
+        if _MOTTO.search(line):
+            start = max(0, index - _BEFORE_MOTTO)
+            return lines[start : start + _BEFORE_MOTTO + _SCAN_LINES]
+    return lines[:_SCAN_LINES]
+
+
 def _own_number(head_text: str) -> str | None:
     m = _OWN_NUMBER.search(head_text)
     if not m or not m[1]:
@@ -134,7 +149,7 @@ def _own_number(head_text: str) -> str | None:
 
 
 def _place_and_date(head_text: str) -> tuple[str | None, str | None]:
-    m = _PLACE_DATE.search(head_text)
+    m = _PLACE_DATE.search(_clean(head_text))
     if not m:
         return None, None
     place = regex.sub(r"\s*[–-]\s*", " - ", m[1] or m[2])

@@ -75,3 +75,58 @@ def test_header_variants(
     assert fields.doc_type == "BÁO CÁO"
     assert fields.signer == "Nguyễn Văn An"
     assert fields.title == f"Kết quả thực hiện Đề án 06 {period}"
+
+
+WEB_PAGE = """Trang chủ | Văn bản pháp luật | Đăng nhập
+{chrome}
+|
+**ỦY BAN NHÂN DÂN
+TỈNH {province}**
+-------
+|
+**CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc**
+---------------
+|
+|
+Số:
+{number}
+|
+*{place_date}*
+|
+
+**KẾ HOẠCH**
+**Triển khai Đề án 06 năm 2026**
+
+Căn cứ Quyết định số 06/QĐ-TTg ngày 06/01/2022 của Thủ tướng Chính phủ;
+"""
+
+
+@pytest.mark.parametrize(
+    ("place_date", "expected"),
+    [
+        ("Lai Châu, ngày\n19 tháng 11 năm 2025", ("Lai Châu", "2025-11-19")),
+        ("Hà Nội, ngày 20\ntháng 11 năm 2025 ", ("Hà Nội", "2025-11-20")),
+        ("Quảng\nTrị, ngày 27 tháng 11 năm 2025", ("Quảng Trị", "2025-11-27")),
+        ("Hà Nội ngày 01\ntháng 12 năm 2025", ("Hà Nội", "2025-12-01")),
+        ("Hà Nội, ngày **24** tháng** 11** năm 2025", ("Hà Nội", "2025-11-24")),
+        ("Huế,\nngày 21 tháng 11 năm 2025", ("Huế", "2025-11-21")),
+        ("Lạng Sơn, ngày   tháng 11 năm 2025", ("Lạng Sơn", None)),
+    ],
+    ids=["day-wrapped", "month-wrapped", "place-wrapped", "no-comma", "bold-markup", "after-comma", "blank-day"],
+)
+def test_web_page_headers_wrapped_and_after_site_chrome(
+    make_view: Callable[[str], PageView], rules: RuleSet, place_date: str, expected: tuple[str, str | None]
+) -> None:
+    chrome = "\n".join(f"Tin tức {n}: Hội nghị ngày {n} tháng 11 năm 2025" for n in range(1, 45))  # > 40 lines
+    text = WEB_PAGE.format(chrome=chrome, province="LAI CHÂU", number="87/2025/KH-UBND", place_date=place_date)
+    fields = extract_document_info([make_view(text)], rules)
+    assert (fields.locality, fields.issue_date) == expected
+    assert fields.own_number == "87/2025/KH-UBND"
+    assert fields.doc_type == "KẾ HOẠCH"
+
+
+def test_a_cited_document_date_is_not_the_header_date(make_view: Callable[[str], PageView], rules: RuleSet) -> None:
+    text = "KẾ HOẠCH\nThực hiện Quyết định số 06/QĐ-TTg ngày 06/01/2022 của Thủ tướng\n"
+    fields = extract_document_info([make_view(text)], rules)
+    assert (fields.locality, fields.issue_date) == (None, None)  # "TTg ngày …" names no place "Tg"
