@@ -176,13 +176,15 @@ def ocr_image_page(
     prepared = image_prep.prepare(_ocr_ready(image))
     page = _read_prepared(prepared, page_number, options)
     quality = text_quality.measure(page.text)
-    if quality.problem() is not None:
+    sideways = _sideways(page)
+    if quality.problem() is not None or sideways:
         orientation = run_osd(prepared.image)
         if orientation is not None and orientation[0] and orientation[1] >= OSD_MIN_CONFIDENCE:
             turned = image_prep.turned(prepared, orientation[0])
             candidate = _read_prepared(turned, page_number, options)
             candidate_quality = text_quality.measure(candidate.text)
-            if candidate_quality.score > quality.score:
+            # a sideways page may read as well turned or not; upright, its tables read too
+            if candidate_quality.score > quality.score - (0.02 if sideways else 0.0):
                 prepared, page, quality = turned, candidate, candidate_quality
     read = PageRead(
         "ocr",
@@ -195,6 +197,24 @@ def ocr_image_page(
         prepared.steps,
     )
     return _on_page_image(page, prepared, scale, read)
+
+
+_LONG_WORD = regex.compile(r"\w{4,}")
+
+
+def _sideways(page: PageText) -> bool:
+    """Whether most long words stand upright in their boxes (taller than wide): the page is turned
+    a quarter. Tesseract still reads such prose, but not a ruled table's cells, so OSD is asked."""
+    if page.boxes is None:
+        return False
+    tall = total = 0
+    for match in _LONG_WORD.finditer(page.text):
+        box = page.boxes[match.start()]
+        if box is None:
+            continue
+        total += 1
+        tall += (box[3] - box[1]) > 1.5 * (box[2] - box[0])
+    return total >= 10 and tall > 0.5 * total
 
 
 def _read_prepared(prepared: image_prep.Prepared, page_number: int, options: RunOptions) -> PageText:
