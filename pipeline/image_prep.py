@@ -240,7 +240,7 @@ def measure_skew(gray: np.ndarray) -> float | None:
 
 
 def _refined(gray: np.ndarray, coarse: float) -> float:
-    """`coarse` ± one Hough step, to `SKEW_FINE` degrees: the angle at which the page's dark pixels
+    """`coarse` ± two Hough steps, to `SKEW_FINE` degrees: the angle at which the page's dark pixels
     fall into the sharpest row profile (text lines and table rules aligned). A ruled table needs
     this: the grid finder loses a table whose rules drift a few pixels across the page, which
     0.2° does on a landscape page."""
@@ -254,7 +254,8 @@ def _refined(gray: np.ndarray, coarse: float) -> float:
         return coarse
     xs_f, ys_f = xs.astype(np.float64), ys.astype(np.float64)
     best = (-1.0, coarse)
-    for angle in np.arange(coarse - SKEW_RESOLUTION, coarse + SKEW_RESOLUTION + 1e-9, SKEW_FINE):
+    # two Hough steps each way: on a table page the Hough peak can be a step off
+    for angle in np.arange(coarse - 2 * SKEW_RESOLUTION, coarse + 2 * SKEW_RESOLUTION + 1e-9, SKEW_FINE):
         rows = ys_f - xs_f * np.tan(np.radians(angle))  # a line skewed clockwise by `angle` becomes flat
         profile = np.bincount((rows - rows.min()).astype(np.int64)).astype(np.float64)
         score = float(np.dot(profile, profile))

@@ -229,8 +229,11 @@ def _read_prepared(prepared: image_prep.Prepared, page_number: int, options: Run
     composed = ocr_tables.compose(cleaned, grids) if grids else None
     if composed is not None:
         strip_image, strips = composed
-        cells_tsv = run_tesseract(strip_image, options.ocr_lang, ocr_tables.TABLE_PSM)
-        tables = ocr_tables.grid_rows(parse_tsv(cells_tsv), grids, strips)
+        words = []
+        for piece, top in ocr_tables.chunks(strip_image, strips):
+            for key, text, (x0, y0, x1, y1), conf in parse_tsv(run_tesseract(piece, options.ocr_lang, ocr_tables.TABLE_PSM)):
+                words.append((key, text, (x0, y0 + top, x1, y1 + top), conf))
+        tables = ocr_tables.grid_rows(words, grids, strips)
         cleaned = _blank(cleaned, [t.box for t in tables])
     tsv = run_tesseract(cleaned, options.ocr_lang, options.ocr_psm)
     return page_from_tsv(tsv, page_number, method, 1.0, prepared.image.size, tables)

@@ -235,6 +235,27 @@ def compose(cleaned: Image.Image, grids: list[Grid]) -> tuple[Image.Image, list[
     return out, [s for _, s in placed]
 
 
+MAX_IMAGE_HEIGHT = 30000
+"""Tesseract refuses images over 32767 pixels a side ("Image too large"); a tall table at 300 dpi,
+or a grid found on a page turned sideways (every cell a tall strip), stacks past that."""
+
+
+def chunks(composed: Image.Image, strips: list[Strip]) -> list[tuple[Image.Image, int]]:
+    """The composed image cut between strips into pieces Tesseract accepts: (piece, its top in the
+    composed image). Words read on a piece are moved down by that top before `grid_rows`."""
+    if composed.height <= MAX_IMAGE_HEIGHT:
+        return [(composed, 0)]
+    pieces: list[tuple[Image.Image, int]] = []
+    top = 0
+    for strip in strips:
+        end = strip.y + strip.height + STRIP_GAP
+        if end - top > MAX_IMAGE_HEIGHT and strip.y - STRIP_GAP > top:
+            pieces.append((composed.crop((0, top, composed.width, strip.y - STRIP_GAP)), top))
+            top = strip.y - STRIP_GAP
+    pieces.append((composed.crop((0, top, composed.width, min(composed.height, top + MAX_IMAGE_HEIGHT))), top))
+    return pieces
+
+
 @dataclass(slots=True)
 class GridTable:
     """A grid table read cell by cell: per row, per column, the words `(text, page box, conf)`."""

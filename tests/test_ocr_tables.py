@@ -340,3 +340,14 @@ def test_two_tables_on_one_page_stay_apart() -> None:
     assert masks is not None
     grids = ocr_tables.find_grids(*masks)
     assert [(g.columns, g.box[1]) for g in grids] == [(3, 100.5), (4, 700.5)]
+
+
+def test_a_composed_image_taller_than_tesseract_takes_is_cut_between_strips() -> None:
+    strips = [ocr_tables.Strip(0, r, 0, ocr_tables.STRIP_GAP + r * 1030, 0, 0, 1000) for r in range(70)]
+    tall = Image.new("L", (200, strips[-1].y + 1000 + ocr_tables.STRIP_GAP), 255)
+    pieces = ocr_tables.chunks(tall, strips)
+    assert len(pieces) == 3 and all(p.height <= ocr_tables.MAX_IMAGE_HEIGHT for p, _ in pieces)
+    for strip in strips:  # every strip lies whole inside one piece
+        assert any(top <= strip.y and strip.y + strip.height <= top + p.height for p, top in pieces)
+    small = Image.new("L", (10, 500), 255)
+    assert ocr_tables.chunks(small, strips[:1]) == [(small, 0)]
