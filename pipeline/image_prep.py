@@ -221,8 +221,11 @@ def _despeckled(gray: np.ndarray, steps: list[str]) -> np.ndarray:
 
 
 def measure_skew(gray: np.ndarray) -> float | None:
-    """The page's skew in degrees (positive: turned clockwise), from the text lines' Hough peaks
-    (the `deskew` package) on a copy scaled to `SKEW_WIDTH`; None when no lines are found."""
+    """The page's skew in degrees (positive: turned clockwise); None when the page holds too little
+    to tell. Two coarse guesses on a copy scaled to `SKEW_WIDTH` — the `deskew` package's Hough
+    lines, and the sharpest row profile over ±`SKEW_RANGE` (ruled tables, where Hough peaks on the
+    many column rules can answer nothing or 13° for a 2° page) — the better by row profile is then
+    refined to `SKEW_FINE` degrees."""
     import cv2
     from deskew import determine_skew
 
@@ -230,38 +233,37 @@ def measure_skew(gray: np.ndarray) -> float | None:
     scale = min(1.0, SKEW_WIDTH / w)
     small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
     # small print and thin rules turn gray when scaled down: count anything darker than paper
-    if cv2.countNonZero((small < 200).view(np.uint8)) < SKEW_MIN_INK:
+    dark = small < 200
+    if cv2.countNonZero(dark.view(np.uint8)) < SKEW_MIN_INK:
         return None  # a word or two: their edges give any angle
-    angle = determine_skew(small, min_deviation=SKEW_RESOLUTION, max_angle=SKEW_RANGE, min_angle=-SKEW_RANGE)
-    if angle is None or not np.isfinite(angle):
-        return None
-    # deskew returns the counter-clockwise turn that straightens the page: the clockwise skew
-    return _refined(gray, float(angle))
+    guesses = []
+    hough = determine_skew(small, min_deviation=SKEW_RESOLUTION, max_angle=SKEW_RANGE, min_angle=-SKEW_RANGE)
+    if hough is not None and np.isfinite(hough):
+        guesses.append(float(hough))  # deskew's counter-clockwise correction is the clockwise skew
+    ys, xs = np.nonzero(dark)
+    steps = np.arange(-SKEW_RANGE, SKEW_RANGE + 1e-9, SKEW_RESOLUTION)
+    guesses.append(_sharpest(xs, ys, steps)[1])
+    fine_scale = min(1.0, SKEW_FINE_WIDTH / w)
+    fine = cv2.resize(gray, (max(1, int(w * fine_scale)), max(1, int(h * fine_scale))), interpolation=cv2.INTER_AREA)
+    fy, fx = np.nonzero(fine < 128)
+    if fx.size < SKEW_MIN_INK:
+        return guesses[0]
+    best = max(_sharpest(fx, fy, np.arange(g - 2 * SKEW_RESOLUTION, g + 2 * SKEW_RESOLUTION + 1e-9, SKEW_FINE)) for g in guesses)
+    return round(best[1], 2)
 
 
-def _refined(gray: np.ndarray, coarse: float) -> float:
-    """`coarse` ± two Hough steps, to `SKEW_FINE` degrees: the angle at which the page's dark pixels
-    fall into the sharpest row profile (text lines and table rules aligned). A ruled table needs
-    this: the grid finder loses a table whose rules drift a few pixels across the page, which
-    0.2° does on a landscape page."""
-    import cv2
-
-    h, w = gray.shape
-    scale = min(1.0, SKEW_FINE_WIDTH / w)
-    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
-    ys, xs = np.nonzero(small < 128)
-    if xs.size < SKEW_MIN_INK:
-        return coarse
+def _sharpest(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> tuple[float, float]:
+    """(score, angle) of the angle at which the dark pixels fall into the sharpest row profile
+    (sum of squared row counts): text lines and table rules lie flat when the skew is undone."""
     xs_f, ys_f = xs.astype(np.float64), ys.astype(np.float64)
-    best = (-1.0, coarse)
-    # two Hough steps each way: on a table page the Hough peak can be a step off
-    for angle in np.arange(coarse - 2 * SKEW_RESOLUTION, coarse + 2 * SKEW_RESOLUTION + 1e-9, SKEW_FINE):
+    best = (-1.0, 0.0)
+    for angle in angles:
         rows = ys_f - xs_f * np.tan(np.radians(angle))  # a line skewed clockwise by `angle` becomes flat
         profile = np.bincount((rows - rows.min()).astype(np.int64)).astype(np.float64)
         score = float(np.dot(profile, profile))
         if score > best[0]:
             best = (score, float(angle))
-    return round(best[1], 2)
+    return best
 
 
 def rotate(
