@@ -282,6 +282,19 @@ def _title(blocks: list[tuple[str, str]]) -> tuple[str | None, str]:
     return (caption or None), caption
 
 
+_WORDISH = regex.compile(r"\p{L}{2,}|\d")
+
+
+def _ocr_noise(text: str) -> bool:
+    """Whether a line is what OCR makes of rules, borders and specks: no word of two letters and
+    no digit, or letters under a third of its visible characters."""
+    visible = [ch for ch in text if not ch.isspace()]
+    if not visible:
+        return False
+    letters = sum(ch.isalpha() for ch in visible)
+    return not _WORDISH.search(text) or letters < len(visible) / 3
+
+
 def _read_tables(views: Sequence[PageView], compiled: ServiceRules) -> list[_Table]:
     tables: list[_Table] = []
     context = _Context()
@@ -295,6 +308,8 @@ def _read_tables(views: Sequence[PageView], compiled: ServiceRules) -> list[_Tab
                 continue  # a cell of a one-cell-a-line web table: neither a row nor prose
             if block.kind != "table_row":
                 text = view.text[view.block_starts[bi] : view.block_starts[bi + 1] - 1] if bi + 1 < len(view.blocks) else view.text[view.block_starts[bi] :]
+                if _ocr_noise(text):
+                    continue  # rule remnants and border specks read as ".—_=g —…": no prose
                 if current is not None and (len(text) > 15 or tail_blocks >= 1):
                     current = None  # prose between rows ends the table (a page number does not)
                 tail_blocks += 1

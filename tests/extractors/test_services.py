@@ -193,6 +193,18 @@ def test_table_across_pages_with_repeated_header_and_wrapped_row(rules: RuleSet)
     assert [(s.service_id, s.total, s.prov.page) for s in services] == [(3, 10, 1), (7, 20, 1), (4, 5, 2)]
 
 
+def test_ocr_noise_under_a_scanned_table_does_not_end_it_before_the_page_break(rules: RuleSet) -> None:
+    header = "STT\tTên thủ tục hành chính\tTổng số hồ sơ\tTỷ lệ"
+    junk = '.—.————_=g —... ` "— —\nị\n|\nsã\nŨ'  # rule remnants and border specks, as OCR reads them
+    page1 = f"{header}\n1\tĐăng ký thường trú\t10\t100%\n2\tĐăng ký tạm trú\t5\t100%\n{junk}"
+    page2 = "3\tĐăng ký khai sinh\t7\t90%\n4\tĐăng ký khai tử\t2\t50%"
+    services = extract_service_rows((_page(1, page1), _page(2, page2)), rules)
+    assert [(s.service_id, s.total, s.prov.page) for s in services] == [(3, 10, 1), (4, 5, 1), (9, 7, 2), (10, 2, 2)]
+    prose = f"{header}\n1\tĐăng ký thường trú\t10\t100%\nTrên đây là báo cáo kết quả thực hiện."
+    ended = extract_service_rows((_page(1, prose), _page(2, page2)), rules)
+    assert [s.prov.page for s in ended] == [1]  # prose still ends a table
+
+
 # --------------------------------------------------------------------------- catalogue matching
 
 
