@@ -51,18 +51,32 @@ print is about 25."""
 SPECKLE_REACH = 6
 """Pixels (at 300 dpi) around print within which a small blob is kept: a diacritic or a dot."""
 A4_300DPI_PIXELS = 2480 * 3508
+SHEET_WIDTH = 500
+"""A photographed sheet is looked for on a copy this large (its edges, not its print)."""
+SHEET_PAD = 4
+SHEET_MIN_INSET = 0.02
+"""A sheet whose corners all lie within this share of the picture's side from its corners fills
+the picture: nothing to undo."""
+SHEET_MIN_SHARE = 0.5
+"""The sheet covers at least this share of the picture."""
+SHEET_CONTRAST = 40.0
+"""Paper at least this much brighter (gray levels) than just outside its edge: a sheet on a desk."""
 UNEVEN_LIGHT = 40
 """Background brightness spread (gray levels, 5th to 95th percentile) above which light is flattened."""
+
+
+Matrix = tuple[tuple[float, float, float], ...]
+"""A 2x3 affine map or a 3x3 homography (a photographed sheet's perspective), as rows."""
 
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """The image Tesseract reads and how it was made from the page: `matrix` maps prepared pixel
-    coordinates back to the original page's (a 2x3 affine); `steps` name what was done."""
+    coordinates back to the original page's; `steps` name what was done."""
 
     image: Image.Image
     original_size: tuple[int, int]
-    matrix: tuple[tuple[float, float, float], tuple[float, float, float]]
+    matrix: Matrix
     rotation: int = 0
     skew: float = 0.0
     steps: tuple[str, ...] = ()
@@ -70,40 +84,50 @@ class Prepared:
     def to_original(self, box: Box) -> Box:
         """The box, in prepared-image pixels, as a box on the original page (the bounds of its
         four corners mapped back)."""
-        (a, b, c), (d, e, f) = self.matrix
         x0, y0, x1, y1 = box
-        xs = [a * x + b * y + c for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
-        ys = [d * x + e * y + f for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+        mapped = _square(self.matrix) @ np.array([[x0, x1, x0, x1], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])
+        xs, ys = mapped[0] / mapped[2], mapped[1] / mapped[2]
         w, h = self.original_size
         return (
-            round(min(max(min(xs), 0.0), w), 2),
-            round(min(max(min(ys), 0.0), h), 2),
-            round(min(max(max(xs), 0.0), w), 2),
-            round(min(max(max(ys), 0.0), h), 2),
+            round(min(max(float(xs.min()), 0.0), w), 2),
+            round(min(max(float(ys.min()), 0.0), h), 2),
+            round(min(max(float(xs.max()), 0.0), w), 2),
+            round(min(max(float(ys.max()), 0.0), h), 2),
         )
 
     @property
     def identity(self) -> bool:
-        return self.matrix == _IDENTITY
+        return bool(np.allclose(_square(self.matrix), np.eye(3)))
 
 
-_IDENTITY = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+_IDENTITY: Matrix = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
+
+
+def _square(matrix: Matrix) -> np.ndarray:
+    m = np.array(matrix, dtype=np.float64)
+    return m if m.shape == (3, 3) else np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def _rows(m: np.ndarray) -> Matrix:
+    return tuple(tuple(float(v) for v in row) for row in m)  # type: ignore[return-value]
 
 
 def prepare(image: Image.Image) -> Prepared:
-    """The page as 8-bit gray with coloured ink removed, light flattened and skew corrected."""
+    """The page as 8-bit gray with coloured ink removed, a photographed sheet's perspective undone,
+    light flattened, speckle removed and skew corrected."""
     steps: list[str] = []
+    size = (image.width, image.height)
     gray = _without_colour_ink(image, steps)
+    gray, matrix = _sheet_flattened(gray, steps)
     gray = _flattened(gray, steps)
     gray = _despeckled(gray, steps)
     angle = measure_skew(gray)
-    size = (image.width, image.height)
     if angle is None or abs(angle) < SKEW_MIN:
-        return Prepared(Image.fromarray(gray, mode="L"), size, _IDENTITY, steps=tuple(steps))
-    rotated, matrix = rotate(gray, angle)
+        return Prepared(Image.fromarray(gray, mode="L"), size, matrix, steps=tuple(steps))
+    rotated, back = rotate(gray, angle)
     steps.append(f"deskewed {angle:+.2f}°")
     return Prepared(
-        Image.fromarray(rotated, mode="L"), size, matrix, skew=round(angle, 2), steps=tuple(steps)
+        Image.fromarray(rotated, mode="L"), size, _compose(matrix, back), skew=round(angle, 2), steps=tuple(steps)
     )
 
 
@@ -116,7 +140,7 @@ def turned(prepared: Prepared, degrees: int) -> Prepared:
     h, w = source.shape[:2]
     out = cv2.rotate(source, codes[degrees])
     # prepared (x, y) from turned (u, v): 90° cw maps (x, y) -> (h-1-y, x), so x = v, y = h-1-u.
-    back = {
+    back: Matrix = {
         90: ((0.0, 1.0, 0.0), (-1.0, 0.0, h - 1.0)),
         180: ((-1.0, 0.0, w - 1.0), (0.0, -1.0, h - 1.0)),
         270: ((0.0, -1.0, w - 1.0), (1.0, 0.0, 0.0)),
@@ -132,13 +156,61 @@ def turned(prepared: Prepared, degrees: int) -> Prepared:
     )
 
 
-def _compose(
-    outer: tuple[tuple[float, float, float], tuple[float, float, float]],
-    inner: tuple[tuple[float, float, float], tuple[float, float, float]],
-) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
-    """outer ∘ inner for 2x3 affine maps (apply `inner`, then `outer`)."""
-    m = np.vstack([np.array(outer), [0, 0, 1]]) @ np.vstack([np.array(inner), [0, 0, 1]])
-    return (tuple(float(v) for v in m[0]), tuple(float(v) for v in m[1]))  # type: ignore[return-value]
+def _compose(outer: Matrix, inner: Matrix) -> Matrix:
+    """outer ∘ inner (apply `inner`, then `outer`), as a 3x3 matrix."""
+    return _rows(_square(outer) @ _square(inner))
+
+
+def _sheet_flattened(gray: np.ndarray, steps: list[str]) -> tuple[np.ndarray, Matrix]:
+    """A photographed sheet (paper on a darker surround, seen at an angle) warped to a flat
+    rectangle, and the map back; anything else is returned as it is. The sheet's edge is the
+    outermost edge of the paper's light (a small copy with the print closed away): four corners,
+    most of the picture, clearly brighter inside than out. A scan has no such edge."""
+    import cv2
+
+    h, w = gray.shape
+    scale = SHEET_WIDTH / max(h, w)
+    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    light = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((11, 11), np.uint8)), (5, 5), 0)
+    # a black frame closes the edge of a sheet that runs out of the picture
+    framed = cv2.copyMakeBorder(light, SHEET_PAD, SHEET_PAD, SHEET_PAD, SHEET_PAD, cv2.BORDER_CONSTANT, value=0)
+    edges = cv2.dilate(cv2.Canny(framed, 15, 45), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    sheet = None
+    for contour in sorted(contours, key=cv2.contourArea, reverse=True)[:4]:
+        hull = cv2.convexHull(contour)
+        corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+        quad = _ordered(corners.reshape(-1, 2).astype(np.float32) - SHEET_PAD) if len(corners) == 4 else None
+        sh, sw = small.shape
+        frame = np.float32([[0, 0], [sw - 1, 0], [sw - 1, sh - 1], [0, sh - 1]])
+        if quad is not None and np.abs(quad - frame).max() > SHEET_MIN_INSET * max(sh, sw):
+            sheet = quad  # the largest four-cornered outline that is not the picture's own frame
+            break
+    if sheet is None or cv2.contourArea(sheet) < SHEET_MIN_SHARE * small.size:
+        return gray, _IDENTITY
+    quad = sheet
+    inside = np.zeros_like(small)
+    cv2.fillConvexPoly(inside, quad.astype(np.int32), 255)
+    inside = cv2.erode(inside, np.ones((7, 7), np.uint8))
+    outside = cv2.dilate(255 - inside, np.ones((3, 3), np.uint8)) & (255 - cv2.dilate(inside, np.ones((15, 15), np.uint8)))
+    if cv2.countNonZero(outside) < 0.01 * small.size:
+        return gray, _IDENTITY
+    if float(light[inside > 0].mean()) - float(light[outside > 0].mean()) < SHEET_CONTRAST:
+        return gray, _IDENTITY  # no darker surround: a ruled box or a border, not a sheet on a desk
+    quad /= scale
+    out_w = int(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    out_h = int(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    target = np.float32([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]])
+    forward = cv2.getPerspectiveTransform(quad, target)
+    flat = cv2.warpPerspective(gray, forward, (out_w, out_h), flags=cv2.INTER_CUBIC, borderValue=255)
+    steps.append("sheet flattened (photographed at an angle)")
+    return flat, _rows(np.linalg.inv(forward))
+
+
+def _ordered(points: np.ndarray) -> np.ndarray:
+    """Four corners as top-left, top-right, bottom-right, bottom-left."""
+    total, diff = points.sum(axis=1), np.diff(points, axis=1).ravel()
+    return np.float32([points[total.argmin()], points[diff.argmin()], points[total.argmax()], points[diff.argmax()]])
 
 
 def _without_colour_ink(image: Image.Image, steps: list[str]) -> np.ndarray:
@@ -266,9 +338,7 @@ def _sharpest(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> tuple[float
     return best
 
 
-def rotate(
-    gray: np.ndarray, clockwise: float
-) -> tuple[np.ndarray, tuple[tuple[float, float, float], tuple[float, float, float]]]:
+def rotate(gray: np.ndarray, clockwise: float) -> tuple[np.ndarray, Matrix]:
     """`gray` rotated to undo a clockwise skew, canvas grown to keep the corners, white fill; and
     the affine map from the rotated image's pixels back to `gray`'s."""
     import cv2
@@ -280,5 +350,4 @@ def rotate(
     forward[0, 2] += new_w / 2 - w / 2
     forward[1, 2] += new_h / 2 - h / 2
     out = cv2.warpAffine(gray, forward, (new_w, new_h), flags=cv2.INTER_CUBIC, borderValue=255)
-    back = cv2.invertAffineTransform(forward)
-    return out, (tuple(float(v) for v in back[0]), tuple(float(v) for v in back[1]))  # type: ignore[return-value]
+    return out, _rows(cv2.invertAffineTransform(forward))

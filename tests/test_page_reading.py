@@ -181,6 +181,24 @@ def test_skew_is_refined_past_the_hough_step(tmp_path: Path) -> None:
         assert abs(image_prep.measure_skew(np.asarray(skewed)) - angle) <= 0.1, angle
 
 
+def test_a_photographed_sheet_is_flattened_and_a_scan_never_is(tmp_path: Path) -> None:
+    pdf = fx.report_pdf(tmp_path / "report.pdf", fx.sample_text(0))
+    clean = degrade.render_pages(pdf, 150)[0]
+    photo = degrade.CONDITIONS["photo"].apply(clean, 6, 0, 1)
+    prepared = image_prep.prepare(photo)
+    assert "sheet flattened (photographed at an angle)" in prepared.steps
+    assert abs(prepared.skew) < 0.5  # the sheet's own edges undid the skew
+    # the flattened image's corners land on the sheet's corners in the photo, inside the picture
+    w, h = prepared.image.size
+    x0, y0, _, _ = prepared.to_original((0, 0, 1, 1))
+    _, _, x1, y1 = prepared.to_original((w - 2, h - 2, w - 1, h - 1))
+    assert 0 < x0 < 0.1 * photo.width and 0 <= y0 < 0.1 * photo.height
+    assert 0.9 * photo.width < x1 <= photo.width and 0.9 * photo.height < y1 <= photo.height
+    for name in ("clean-300", "skew-cw-3", "office-200", "fax-200", "low-150"):
+        scan = degrade.CONDITIONS[name].apply(clean, 6, 0, 1)
+        assert not any(s.startswith("sheet") for s in image_prep.prepare(scan).steps), name
+
+
 def test_an_upright_clean_page_is_left_as_it_is(tmp_path: Path) -> None:
     pdf = fx.report_pdf(tmp_path / "report.pdf", fx.sample_text(0))
     clean = degrade.render_pages(pdf, 150)[0].convert("L")
@@ -214,6 +232,8 @@ def test_degraded_scans_give_back_the_references_of_the_clean_page(tmp_path: Pat
     assert page.read is not None
     if name == "turned":
         assert page.read.rotation == 180
+    elif name == "photo":
+        assert "sheet flattened (photographed at an angle)" in page.read.steps
     else:
         assert abs(page.read.skew) >= 1.0
     assert page.width == scanned.width and page.height == scanned.height

@@ -23,11 +23,13 @@ Step = Callable[[Image.Image, random.Random, int, int], Image.Image]
 """(page image, seeded rng, page index, page count) -> degraded image."""
 
 
-def skew(degrees: float) -> Step:
-    """Rotate by `degrees` (positive = clockwise, as a sheet fed askew), white corners."""
+def skew(degrees: float, fill: tuple[int, int, int] = (255, 255, 255)) -> Step:
+    """Rotate by `degrees` (positive = clockwise, as a sheet fed askew); the corners show `fill`
+    (white: the scanner's lid; a desk's gray under a phone)."""
 
     def step(image: Image.Image, rng: random.Random, index: int, count: int) -> Image.Image:
-        return image.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor="white")
+        colour = fill[0] if image.mode == "L" else fill
+        return image.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=colour)
 
     return step
 
@@ -118,6 +120,9 @@ def shadow(image: Image.Image, rng: random.Random, index: int, count: int) -> Im
     return Image.fromarray(np.clip(a * light[..., None] * 0.95 + 8, 0, 255).astype(np.uint8))
 
 
+DESK = (90, 90, 90)
+
+
 def keystone(amount: float) -> Step:
     """A phone held slightly tilted: the top edge `amount` narrower than the bottom, on grey."""
 
@@ -130,7 +135,7 @@ def keystone(amount: float) -> Step:
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         dst = np.float32([[inset, h * 0.02], [w - inset, h * 0.02], [w, h], [0, h]])
         matrix = cv2.getPerspectiveTransform(src, dst)
-        warped = cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=(90, 90, 90))
+        warped = cv2.warpPerspective(a, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=DESK)
         return Image.fromarray(warped)
 
     return step
@@ -179,7 +184,8 @@ CONDITIONS: dict[str, Condition] = {
         Condition("office-200", 200, (red_seal, blue_ink, skew(2.2), jpeg(75))),
         Condition("fax-200", 200, (skew(1.2), blur(0.6), speckle(0.0004)), grayscale=True),
         Condition("low-150", 150, (skew(0.8), jpeg(70)), grayscale=True),
-        Condition("photo", 200, (shadow, keystone(0.04), skew(1.5), blur(0.8), jpeg(70))),
+        # a sheet lying askew on a desk, photographed from a little above its bottom edge
+        Condition("photo", 200, (shadow, skew(1.5, DESK), keystone(0.04), blur(0.8), jpeg(70))),
         Condition("turned", 200, (turn(180, "last"), turn(90, "odd"))),
     )
 }
