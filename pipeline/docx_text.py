@@ -144,6 +144,7 @@ def read_docx(input_file: InputFile) -> DocText:
             table_rows.append((offset, offset + len(line)))
             offset += len(line) + 1
     text = "\n".join(lines)
-    read = text_quality.judge_text(text, "a Word document")
+    # judged, not repaired: the table rows' offsets are already taken on this text
+    _, read = text_quality.judge_text(text, "a Word document", repair=False)
     page = PageText(page=1, text=text, method="docx", lines=build_lines(text), table_rows=tuple(table_rows), read=read)
     return DocText(input=input_file, format="docx", pages=(page,), page_count=1)

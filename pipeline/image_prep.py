@@ -168,9 +168,8 @@ def _sheet_flattened(gray: np.ndarray, steps: list[str]) -> tuple[np.ndarray, Ma
     most of the picture, clearly brighter inside than out. A scan has no such edge."""
     import cv2
 
-    h, w = gray.shape
-    scale = SHEET_WIDTH / max(h, w)
-    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    scale = SHEET_WIDTH / max(gray.shape)
+    small = _shrunk(gray, scale)
     light = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((11, 11), np.uint8)), (5, 5), 0)
     # a black frame closes the edge of a sheet that runs out of the picture
     framed = cv2.copyMakeBorder(light, SHEET_PAD, SHEET_PAD, SHEET_PAD, SHEET_PAD, cv2.BORDER_CONSTANT, value=0)
@@ -249,8 +248,7 @@ def _flattened(gray: np.ndarray, steps: list[str]) -> np.ndarray:
     import cv2
 
     h, w = gray.shape
-    scale = 400 / max(h, w)
-    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    small = _shrunk(gray, 400 / max(h, w))
     # closing removes the text (dark, thin) and keeps the paper's light
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((15, 15), np.uint8))
     background = cv2.medianBlur(background, 21)
@@ -272,8 +270,8 @@ def _despeckled(gray: np.ndarray, steps: list[str]) -> np.ndarray:
 
     h, w = gray.shape
     per_a4 = max(0.1, h * w / A4_300DPI_PIXELS)  # areas below are for an A4 page at 300 dpi
-    dark = (gray < 128).view(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    dark = gray < 128
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark.view(np.uint8), connectivity=8)
     areas = stats[:, cv2.CC_STAT_AREA]
     specks = int(np.count_nonzero(areas[1:] <= 4 * per_a4))
     if specks <= SPECKLE_PAGE * per_a4:
@@ -283,7 +281,7 @@ def _despeckled(gray: np.ndarray, steps: list[str]) -> np.ndarray:
     # a blob beside a glyph may be its diacritic or a thousands dot ("1.657"): only lone ones go
     in_small = small[labels]
     reach = max(3, int(round(SPECKLE_REACH * per_a4**0.5)))
-    print_mask = ((gray < 128) & ~in_small).view(np.uint8)
+    print_mask = (dark & ~in_small).view(np.uint8)
     near_print = cv2.dilate(print_mask, np.ones((2 * reach + 1, 2 * reach + 1), np.uint8))
     small[np.unique(labels[in_small & (near_print > 0)])] = False
     out = gray.copy()
@@ -301,9 +299,8 @@ def measure_skew(gray: np.ndarray) -> float | None:
     import cv2
     from deskew import determine_skew
 
-    h, w = gray.shape
-    scale = min(1.0, SKEW_WIDTH / w)
-    small = cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
+    w = gray.shape[1]
+    small = _shrunk(gray, min(1.0, SKEW_WIDTH / w))
     # small print and thin rules turn gray when scaled down: count anything darker than paper
     dark = small < 200
     if cv2.countNonZero(dark.view(np.uint8)) < SKEW_MIN_INK:
@@ -313,15 +310,21 @@ def measure_skew(gray: np.ndarray) -> float | None:
     if hough is not None and np.isfinite(hough):
         guesses.append(float(hough))  # deskew's counter-clockwise correction is the clockwise skew
     ys, xs = np.nonzero(dark)
-    steps = np.arange(-SKEW_RANGE, SKEW_RANGE + 1e-9, SKEW_RESOLUTION)
-    guesses.append(_sharpest(xs, ys, steps)[1])
-    fine_scale = min(1.0, SKEW_FINE_WIDTH / w)
-    fine = cv2.resize(gray, (max(1, int(w * fine_scale)), max(1, int(h * fine_scale))), interpolation=cv2.INTER_AREA)
+    guesses.append(_sharpest(xs, ys, np.arange(-SKEW_RANGE, SKEW_RANGE + 1e-9, SKEW_RESOLUTION))[1])
+    fine = _shrunk(gray, min(1.0, SKEW_FINE_WIDTH / w))
     fy, fx = np.nonzero(fine < 128)
     if fx.size < SKEW_MIN_INK:
         return guesses[0]
     best = max(_sharpest(fx, fy, np.arange(g - 2 * SKEW_RESOLUTION, g + 2 * SKEW_RESOLUTION + 1e-9, SKEW_FINE)) for g in guesses)
     return round(best[1], 2)
+
+
+def _shrunk(gray: np.ndarray, scale: float) -> np.ndarray:
+    """`gray` scaled by `scale` (area averaging): the small copies the measurements work on."""
+    import cv2
+
+    h, w = gray.shape
+    return cv2.resize(gray, (max(1, int(w * scale)), max(1, int(h * scale))), interpolation=cv2.INTER_AREA)
 
 
 def _sharpest(xs: np.ndarray, ys: np.ndarray, angles: np.ndarray) -> tuple[float, float]:

@@ -15,6 +15,7 @@ caller reports the encoding by name or OCRs the page instead of guessing.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
@@ -82,7 +83,7 @@ def _tcvn3_chars() -> dict[str, str]:
     return out
 
 
-def _is_syllable(word: str) -> bool:
+def is_syllable(word: str) -> bool:
     """Whether `word` reads as one Vietnamese syllable (at most one tone mark)."""
     decomposed = unicodedata.normalize("NFD", word.lower())
     tones = sum(1 for ch in decomposed if ch in _TONE_MARKS)
@@ -146,13 +147,13 @@ def _word_scores(text: str, encoding: str) -> tuple[int, int, int]:
         # Not strict: a .VnTimeH heading is still evidence of TCVN3, even if it cannot be converted.
         pieces = _decode_word_pieces(word, encoding, strict=False)
         decoded = None if pieces is None else "".join(ch for ch, _ in pieces)
-        if decoded is None or not all(_is_syllable(part) for part in _syllables(decoded)):
+        if decoded is None or not all(is_syllable(part) for part in _syllables(decoded)):
             failed += 1
             continue
         valid += 1
         # Words like "có" are valid either way; evidence is a word that is not Vietnamese as it
         # stands ("hßa", "Coäng") but is once decoded.
-        if decoded != word and not all(_is_syllable(part) for part in _syllables(word)):
+        if decoded != word and not all(is_syllable(part) for part in _syllables(word)):
             evidence += 1
     return evidence, valid, failed
 
@@ -185,32 +186,53 @@ def transcode_legacy_text(text: str, encoding: str) -> str | None:
     return None if aligned is None else unicodedata.normalize("NFC", aligned[0])
 
 
-def transcode_legacy_aligned(text: str, encoding: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
-    """Like `transcode_legacy_text`, plus for every output character the half-open range of `text`
-    it came from (VNI letters take two source characters), so per-character boxes can follow."""
-    if encoding not in (TCVN3, VNI):
-        return None
+Aligned = tuple[str, tuple[tuple[int, int], ...]]
+"""Converted text and, for every output character, the half-open range of the source it came from."""
+
+
+def _rewrite_tokens(
+    text: str, pattern: regex.Pattern[str], rewrite: Callable[[str], list[tuple[str, int, int]] | None]
+) -> Aligned | None:
+    """`text` with every `pattern` match replaced by `rewrite(token)` — (char, start, end in the
+    token) triples — and everything between kept; None as soon as one token cannot be rewritten."""
     out: list[str] = []
     spans: list[tuple[int, int]] = []
     last = 0
-    for match in _WORD.finditer(text):
+    for match in pattern.finditer(text):
         for pos in range(last, match.start()):
             out.append(text[pos])
             spans.append((pos, pos + 1))
-        word = match.group()
-        pieces = [(ch, 1) for ch in word] if word.isascii() else _decode_word_pieces(word, encoding)
+        pieces = rewrite(match.group())
         if pieces is None:
             return None
-        pos = match.start()
-        for ch, width in pieces:
+        base = match.start()
+        for ch, start, end in pieces:
             out.append(ch)
-            spans.append((pos, pos + width))
-            pos += width
+            spans.append((base + start, base + end))
         last = match.end()
     for pos in range(last, len(text)):
         out.append(text[pos])
         spans.append((pos, pos + 1))
     return "".join(out), tuple(spans)
+
+
+def transcode_legacy_aligned(text: str, encoding: str) -> Aligned | None:
+    """Like `transcode_legacy_text`, plus for every output character the half-open range of `text`
+    it came from (VNI letters take two source characters), so per-character boxes can follow."""
+    if encoding not in (TCVN3, VNI):
+        return None
+
+    def decoded(word: str) -> list[tuple[str, int, int]] | None:
+        pieces = [(ch, 1) for ch in word] if word.isascii() else _decode_word_pieces(word, encoding)
+        if pieces is None:
+            return None
+        out, pos = [], 0
+        for ch, width in pieces:
+            out.append((ch, pos, pos + width))
+            pos += width
+        return out
+
+    return _rewrite_tokens(text, _WORD, decoded)
 
 
 def detect_legacy_bytes(data: bytes) -> str | None:
@@ -236,7 +258,7 @@ def detect_legacy_bytes(data: bytes) -> str | None:
         cp = None
     if cp is not None:
         words = [w for w in regex.findall(r"\p{L}+", cp) if not w.isascii()]
-        good = sum(1 for w in words if _is_syllable(w))
+        good = sum(1 for w in words if is_syllable(w))
         uses_vn = sum(1 for w in words if _VN_ONLY.search(w))
         if words and good >= 0.8 * len(words) and uses_vn >= 2:
             scores[CP1258] = good
@@ -287,6 +309,28 @@ def encode_legacy_text(text: str, encoding: str) -> str | None:
 _TOKEN = regex.compile(r"[^ \t\n\r\f\v]+")  # NBSP (0xA0) is the second byte of "à"
 
 
+def _continuation_class() -> str:
+    """A character class of the UTF-8 continuation bytes 0x80-0xBF as cp1252 shows them."""
+    shown = set()
+    for byte in range(0x80, 0xC0):
+        try:
+            shown.add(bytes([byte]).decode("cp1252"))
+        except UnicodeDecodeError:
+            shown.add(chr(byte))
+        shown.add(chr(byte))  # and as Latin-1
+    return "[" + "".join(regex.escape(c) for c in sorted(shown)) + "]"
+
+
+# UTF-8 lead bytes of Vietnamese letters seen as cp1252/Latin-1 ("á»™", "Ã²", "Æ°", "Ä‘", "áº¡"),
+# each followed by a continuation byte.
+MOJIBAKE = regex.compile("[ÃÂÄÅÆáâ]" + _continuation_class())
+
+
+def has_mojibake(text: str) -> bool:
+    """Whether `text` holds a UTF-8 sequence read as cp1252 ("á»", "Ã²")."""
+    return MOJIBAKE.search(text) is not None
+
+
 def _utf8_round_trip(token: str) -> str | None:
     """`token` as the UTF-8 it was before a cp1252/Latin-1 reading, or None when its characters are
     not all single bytes in those codecs or the bytes are no valid UTF-8 (then it was no mojibake)."""
@@ -304,32 +348,18 @@ def _utf8_round_trip(token: str) -> str | None:
         return None
 
 
-def repair_mojibake_aligned(text: str) -> tuple[str, tuple[tuple[int, int], ...]] | None:
+def _unmojibaked(token: str) -> list[tuple[str, int, int]] | None:
+    fixed = None if token.isascii() else _utf8_round_trip(token)
+    if fixed is not None and fixed != token:
+        return [(ch, 0, len(token)) for ch in fixed]  # each repaired letter points at its token
+    if has_mojibake(token) or "\ufffd" in token:
+        return None
+    return [(ch, i, i + 1) for i, ch in enumerate(token)]
+
+
+def repair_mojibake_aligned(text: str) -> Aligned | None:
     """UTF-8 text that was read as cp1252/Latin-1 ("Cá»™ng hÃ²a" for "Cộng hòa"), put back token by
     token through the exact codec round trip, with each output character's source range (a repaired
     token's characters all point at the whole token); None when a token that looks like mojibake
     does not come back exactly (a byte was lost, e.g. to U+FFFD)."""
-    from pipeline.text_quality import has_mojibake
-
-    out: list[str] = []
-    spans: list[tuple[int, int]] = []
-    last = 0
-    for match in _TOKEN.finditer(text):
-        for pos in range(last, match.start()):
-            out.append(text[pos])
-            spans.append((pos, pos + 1))
-        token = match.group()
-        fixed = None if token.isascii() else _utf8_round_trip(token)
-        if fixed is not None and fixed != token:
-            out.extend(fixed)
-            spans.extend([(match.start(), match.end())] * len(fixed))
-        elif has_mojibake(token) or "\ufffd" in token:
-            return None
-        else:
-            out.extend(token)
-            spans.extend((p, p + 1) for p in range(match.start(), match.end()))
-        last = match.end()
-    for pos in range(last, len(text)):
-        out.append(text[pos])
-        spans.append((pos, pos + 1))
-    return "".join(out), tuple(spans)
+    return _rewrite_tokens(text, _TOKEN, _unmojibaked)

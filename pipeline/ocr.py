@@ -241,10 +241,15 @@ def _read_prepared(prepared: image_prep.Prepared, page_number: int, options: Run
 
 def _on_page_image(page: PageText, prepared: image_prep.Prepared, scale: float, read: PageRead) -> PageText:
     """`page` (boxes in prepared pixels) with its boxes on the original image, times `scale`."""
+    identity = prepared.identity
+    placed: dict[Box, Box] = {}  # every character of a word carries the word's box: map it once
+
     def place(box: Box | None) -> Box | None:
         if box is None:
             return None
-        return _scaled(box if prepared.identity else prepared.to_original(box), scale)
+        if box not in placed:
+            placed[box] = _scaled(box if identity else prepared.to_original(box), scale)
+        return placed[box]
 
     boxes = tuple(place(b) for b in page.boxes) if page.boxes is not None else None
     width, height = prepared.original_size

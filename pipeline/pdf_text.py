@@ -31,7 +31,7 @@ from pipeline import text_quality
 from pipeline.config import RunOptions
 from pipeline.errors import CorruptFileError, EmptyFileError, EncryptedPdfError, InputFileError
 from pipeline.ingest import check_page_count
-from pipeline.legacy_vn import detect_legacy_text, repair_mojibake_aligned, transcode_legacy_aligned
+from pipeline.legacy_vn import detect_legacy_text, transcode_legacy_aligned
 from pipeline.ocr import ocr_image_page
 from pipeline.types import Box, InputFile, PageRead, PageText, ReadSource, StageError, build_lines
 
@@ -87,19 +87,17 @@ def _decide(text: str, mode: str) -> _Decision:
         if aligned is None:
             return _Decision(True, f"legacy {legacy} text that cannot be converted exactly")
         return _judged(f"legacy {legacy} text, converted exactly", (*aligned, f"pdf-text:{legacy.lower()}"))
-    quality = text_quality.measure(text)
-    problem = quality.problem()
-    if problem is None:
-        return _Decision(False, "text layer ok", quality=quality.score)
-    if quality.mojibake and problem.startswith("mojibake"):
-        aligned = repair_mojibake_aligned(text)
-        if aligned is not None:
-            return _judged(f"{problem}, repaired exactly", (*aligned, "pdf-text:utf8-repaired"))
-    return _Decision(True, f"text layer untrustworthy ({problem})", quality=quality.score)
+    judged = text_quality.judge(text)
+    if judged.problem is None:
+        return _Decision(False, "text layer ok", quality=judged.quality.score)
+    if judged.repaired is not None and judged.repaired_quality is not None:
+        repair = (*judged.repaired, "pdf-text:utf8-repaired")
+        return _Decision(False, f"{judged.problem}, repaired exactly", repair, judged.repaired_quality.score)
+    return _Decision(True, f"text layer untrustworthy ({judged.problem})", quality=judged.quality.score)
 
 
 def _judged(reason: str, repair: tuple[str, tuple[tuple[int, int], ...], str]) -> _Decision:
-    """Keep a repaired layer only if the repaired text reads as Vietnamese print; else OCR."""
+    """Keep a legacy layer converted exactly only if it then reads as Vietnamese print; else OCR."""
     quality = text_quality.measure(repair[0])
     problem = quality.problem()
     if problem is not None:

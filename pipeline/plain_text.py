@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline import text_quality
 from pipeline.errors import EncodingError
-from pipeline.legacy_vn import detect_legacy_bytes, repair_mojibake_aligned, transcode_legacy_bytes
+from pipeline.legacy_vn import detect_legacy_bytes, transcode_legacy_bytes
 from pipeline.types import DocText, InputFile, Line, PageText, build_lines
 
 
@@ -88,11 +88,9 @@ def pipe_cells(text: str, lines: tuple[Line, ...]) -> tuple[tuple[int, int], ...
 def read_text(input_file: InputFile) -> DocText:
     """One page holding the decoded file: line k is the file's physical line k."""
     text, method = decode_text(Path(input_file.path).read_bytes())
-    read = text_quality.judge_text(text, f"a text file ({method})")
+    text, read = text_quality.judge_text(text, f"a text file ({method})")
     if read.source == "repaired":
-        repaired = repair_mojibake_aligned(text)
-        assert repaired is not None  # judge_text checked it
-        text, method = repaired[0], f"{method}+utf8-repaired"
+        method = f"{method}+utf8-repaired"
     # Physical lines are "\n"-separated; a lone "\r" (old Mac) also ends a line in editors, but
     # Windows "\r\n" must not count twice, so "\r" stays inside the line it ends.
     lines = build_lines(text)
@@ -105,4 +103,3 @@ def read_text(input_file: InputFile) -> DocText:
         read=read,
     )
     return DocText(input=input_file, format="text", pages=(page,), page_count=1)
-

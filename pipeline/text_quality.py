@@ -14,11 +14,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import regex
 
-from pipeline.legacy_vn import _is_syllable
+from pipeline.legacy_vn import MOJIBAKE, is_syllable, repair_mojibake_aligned
 from pipeline.types import PageRead
+
+if TYPE_CHECKING:
+    from pipeline.legacy_vn import Aligned
 
 MIN_WORDS = 20
 """Fewer letter words than this (a signature page, a table of numbers) are not judged."""
@@ -33,22 +37,6 @@ _WORD = regex.compile(r"\p{L}+")
 _ABBREVIATION = regex.compile(r"[A-Z][A-Za-z]{0,7}")
 _BROKEN = regex.compile(r"(?<=\p{L})[!|\\{}~^'`\"¦§¤]+(?=\p{L})|(?<=\p{Ll})[0-9](?=\p{Ll})")
 
-
-def _continuation_class() -> str:
-    """A character class of the UTF-8 continuation bytes 0x80-0xBF as cp1252 shows them."""
-    shown = set()
-    for byte in range(0x80, 0xC0):
-        try:
-            shown.add(bytes([byte]).decode("cp1252"))
-        except UnicodeDecodeError:
-            shown.add(chr(byte))
-        shown.add(chr(byte))  # and as Latin-1
-    return "[" + "".join(regex.escape(c) for c in sorted(shown)) + "]"
-
-
-# UTF-8 lead bytes of Vietnamese letters seen as cp1252/Latin-1 ("á»™", "Ã²", "Æ°", "Ä‘", "áº¡"),
-# each followed by a continuation byte.
-_MOJIBAKE = regex.compile("[ÃÂÄÅÆáâ]" + _continuation_class())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +93,7 @@ def measure(text: str) -> TextQuality:
             syllables += 1
             marked += kind == "marked"
     broken = len(_BROKEN.findall(text))
-    mojibake = len(_MOJIBAKE.findall(text))
+    mojibake = len(MOJIBAKE.findall(text))
     syllable_share = syllables / words if words else 1.0
     diacritic_share = marked / syllables if syllables else 0.0
     score = syllable_share * min(1.0, diacritic_share / TYPICAL_DIACRITICS) - (broken + mojibake) / max(
@@ -125,31 +113,46 @@ def measure(text: str) -> TextQuality:
 def _word_kind(word: str) -> str:
     """`marked` (a syllable with a Vietnamese letter), `plain` (an ASCII syllable), `other`, or
     `skip` (abbreviations and ASCII words that are no syllable, like English: neutral)."""
-    if _is_syllable(word):
+    if is_syllable(word):
         return "plain" if word.isascii() else "marked"
     if word.isascii() and (_ABBREVIATION.fullmatch(word) or len(word) > 7 or word.isupper()):
         return "skip"
     return "other"
 
 
-def has_mojibake(text: str) -> bool:
-    """Whether `text` holds a UTF-8 sequence read as cp1252 ("á»", "Ã²")."""
-    return _MOJIBAKE.search(text) is not None
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A text judged: its `quality` and `problem` (None when it reads as Vietnamese print), and its
+    exact `repair` with the repair's quality when it is mojibake that the codec round trip restores
+    into print."""
+
+    quality: TextQuality
+    problem: str | None = None
+    repaired: Aligned | None = None
+    repaired_quality: TextQuality | None = None
 
 
-def judge_text(text: str, what: str) -> PageRead:
-    """How a file's own text is taken: as it is, or `repaired` when it is UTF-8 mojibake that the
-    exact codec round trip restores into Vietnamese print. Text files have no image to OCR, so a
-    layer without diacritics is kept and its problem named."""
-    from pipeline.legacy_vn import repair_mojibake_aligned
-
+def judge(text: str) -> Judgement:
     quality = measure(text)
     problem = quality.problem()
-    if problem is None:
-        return PageRead("text", what, quality.score if quality.judged else None)
-    if quality.mojibake and problem.startswith("mojibake"):
-        repaired = repair_mojibake_aligned(text)
-        after = measure(repaired[0]) if repaired is not None else None
-        if after is not None and after.problem() is None:
-            return PageRead("repaired", f"{what}: {problem}, repaired exactly", after.score)
-    return PageRead("text", f"{what}: {problem}", quality.score)
+    if problem is None or not (quality.mojibake and problem.startswith("mojibake")):
+        return Judgement(quality, problem)
+    repaired = repair_mojibake_aligned(text)
+    after = measure(repaired[0]) if repaired is not None else None
+    if repaired is None or after is None or after.problem() is not None:
+        return Judgement(quality, problem)
+    return Judgement(quality, problem, repaired, after)
+
+
+def judge_text(text: str, what: str, repair: bool = True) -> tuple[str, PageRead]:
+    """A file's own text as it is taken, and how: `repaired` when it is mojibake that the exact codec
+    round trip restores (and `repair` allows it: offsets already computed on the text must not
+    move), else as it is. Text files have no image to OCR, so any other problem is only named."""
+    judged = judge(text)
+    if judged.problem is None:
+        return text, PageRead("text", what, judged.quality.score if judged.quality.judged else None)
+    if repair and judged.repaired is not None and judged.repaired_quality is not None:
+        reason = f"{what}: {judged.problem}, repaired exactly"
+        return judged.repaired[0], PageRead("repaired", reason, judged.repaired_quality.score)
+    return text, PageRead("text", f"{what}: {judged.problem}", judged.quality.score)
